@@ -1,0 +1,6 @@
+export { ConfigError, loadConfig, vars, type ConfigOf, type Variable } from './env.js';
+export { parseByteSize, parseDuration } from './duration.js';
+export { MQFT_VARIABLES, httpAddrVariable } from './variables.js';
+export { createLogger, type Logger } from './logger.js';
+export { createMetricsRegistry } from './metrics.js';
+export { startOpsServer, type OpsServer, type ReadinessCheck } from './ops-server.js';

@@ -1,0 +1,43 @@
+import { hostname } from 'node:os';
+import { vars } from './env.js';
+
+/**
+ * Every MQFT_* variable, once. Services pick the ones they read; docs and the Kubernetes
+ * manifests are checked against this catalogue, because outside tooling drives the system
+ * through these names.
+ */
+export const MQFT_VARIABLES = {
+  mqttUrl: vars.url('MQFT_MQTT_URL', 'mqtt://127.0.0.1:1883', 'broker URL (ingest subscribes, assembler publishes results)', ['mqtt:', 'mqtts:', 'ws:', 'wss:']),
+  mqttSubscription: vars.list('MQFT_MQTT_SUBSCRIPTION', '$share/ft/$file/#,$share/ft/$file-async/#', "ingest's topic filters, comma-separated"),
+  mqttTopicPrefix: vars.string('MQFT_MQTT_TOPIC_PREFIX', '', "prefix stripped before parsing (the loopback bridge's remote prefix, e.g. mqft/in/)"),
+  mqttClientId: vars.string('MQFT_MQTT_CLIENT_ID', `mqft-${hostname()}`, 'base of the stable MQTT clientIds of this process (a connection index is appended)'),
+  mqttUsername: vars.string('MQFT_MQTT_USERNAME', '', 'MQTT username (empty: none)'),
+  mqttPassword: vars.string('MQFT_MQTT_PASSWORD', '', 'MQTT password (empty: none)'),
+  ingestConnections: vars.integer('MQFT_INGEST_CONNECTIONS', '4', 'MQTT connections per ingest process (shared-subscription members)', 1, 256),
+  layout: vars.oneOf('MQFT_LAYOUT', 'emqx', 'topic layout: emqx or scoped', ['emqx', 'scoped'] as const),
+  natsUrl: vars.url('MQFT_NATS_URL', 'nats://127.0.0.1:4222', 'NATS servers, comma-separated', ['nats:', 'tls:']),
+  stream: vars.string('MQFT_STREAM', 'MQFT', 'JetStream stream name'),
+  streamReplicas: vars.integer('MQFT_STREAM_REPLICAS', '1', "the stream's replicas", 1, 5),
+  redisUrl: vars.url('MQFT_REDIS_URL', 'redis://127.0.0.1:6379', 'Redis, or Redis Cluster as redis+cluster://host:port,host:port', ['redis:', 'rediss:', 'redis+cluster:']),
+  redisPrefix: vars.string('MQFT_REDIS_PREFIX', 'mqft:', 'Redis key prefix'),
+  storage: vars.string('MQFT_STORAGE', 'file://./data/files', 'file:///abs/dir or s3://bucket/prefix?endpoint=…&region=…'),
+  grpcAddr: vars.hostPort('MQFT_GRPC_ADDR', '127.0.0.1:50051', 'control service listen address'),
+  apiTokens: vars.list('MQFT_API_TOKENS', '', 'accepted bearer tokens for the gRPC API; empty = no auth, loopback only'),
+  finGrace: vars.duration('MQFT_FIN_GRACE', '30s', 'how long a fin waits for missing segments before failing with the missing ranges'),
+  segmentsTtl: vars.duration('MQFT_SEGMENTS_TTL', '24h', "segments' time to live when init gives none", 1000),
+  maxFileSize: vars.bytes('MQFT_MAX_FILE_SIZE', '64GiB', 'largest file accepted', 1),
+  maxSegmentSize: vars.bytes('MQFT_MAX_SEGMENT_SIZE', '16MiB', 'largest segment payload accepted', 1),
+  maxActiveTransfers: vars.integer('MQFT_MAX_ACTIVE_TRANSFERS', '16', 'active transfers per client', 1),
+  assemblyConcurrency: vars.integer('MQFT_ASSEMBLY_CONCURRENCY', '2', 'files one assembler assembles at once', 1, 64),
+  recordConcurrency: vars.integer('MQFT_RECORD_CONCURRENCY', '64', 'commands one assembler records in Redis at once', 1, 4096),
+  leaseTtl: vars.duration('MQFT_LEASE_TTL', '30s', "assembly lease time to live (renewed while the holder lives)", 1000),
+  storagePartSize: vars.bytes('MQFT_STORAGE_PART_SIZE', '8MiB', 'S3 multipart part size', 5 * 2 ** 20),
+  shutdownGrace: vars.duration('MQFT_SHUTDOWN_GRACE', '25s', 'how long SIGTERM waits for in-flight work'),
+  logLevel: vars.oneOf('MQFT_LOG_LEVEL', 'info', 'pino log level', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+  localMqttPort: vars.integer('MQFT_LOCAL_MQTT_PORT', '1883', "port of the local stack's own Mosquitto (pnpm start)", 1, 65535),
+} as const;
+
+/** The /metrics, /healthz, /readyz address; each service has its own default port. */
+export function httpAddrVariable(defaultAddr: string) {
+  return vars.hostPort('MQFT_HTTP_ADDR', defaultAddr, '/metrics, /healthz, /readyz listen address');
+}
