@@ -1,0 +1,39 @@
+/**
+ * Redis key layout (ARCHITECTURE.md "Identity and keys"). The keys of one transfer share the
+ * hash tag `{key}`, so one Lua script can update them atomically, also on Redis Cluster.
+ * Indexes that span transfers live on keys of their own and are updated by separate,
+ * idempotent commands.
+ */
+export interface TransferKeys {
+  /** Hash: metadata, facts (init, fin), state, result. */
+  meta: string;
+  /** Hash: offset → `<stream sequence>:<length>`. */
+  segs: string;
+  /** String: `<fencing token>:<owner>`, with a TTL. */
+  lease: string;
+}
+
+export function transferKeys(prefix: string, key: string): TransferKeys {
+  const base = `${prefix}ft:{${key}}`;
+  return { meta: `${base}:meta`, segs: `${base}:segs`, lease: `${base}:lease` };
+}
+
+/** Sorted set of one client's active transfer keys, scored by when the entry lapses. */
+export function clientActiveKey(prefix: string, clientKeyPart: string): string {
+  return `${prefix}client:{${clientKeyPart}}:active`;
+}
+
+/** Sorted set of transfer keys that need a look at a given time (fin grace, lease watchdog). */
+export function dueIndexKey(prefix: string): string {
+  return `${prefix}idx:due`;
+}
+
+/** Sorted set of all transfer keys by last update (ms), for listing. */
+export function updatedIndexKey(prefix: string): string {
+  return `${prefix}idx:updated`;
+}
+
+/** A key prefix must not contain a hash tag of its own, or every key would share one slot. */
+export function assertRedisPrefix(prefix: string): void {
+  if (/[{}]/.test(prefix)) throw new Error(`MQFT_REDIS_PREFIX=${JSON.stringify(prefix)} must not contain { or }`);
+}

@@ -1,0 +1,34 @@
+import { Cluster, Redis } from 'ioredis';
+
+export type RedisClient = Redis | Cluster;
+
+/**
+ * `redis://host:port[/db]`, `rediss://…`, or `redis+cluster://host:port,host:port` for Redis
+ * Cluster (redirections and retries handled by ioredis).
+ */
+export function createRedis(url: string, options: { name?: string } = {}): RedisClient {
+  if (url.startsWith('redis+cluster://')) {
+    const nodes = url
+      .slice('redis+cluster://'.length)
+      .split(',')
+      .map((hostPort) => {
+        const [host, port] = hostPort.trim().split(':');
+        return { host: host ?? '127.0.0.1', port: Number(port ?? 6379) };
+      });
+    return new Cluster(nodes, {
+      scaleReads: 'master',
+      clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+      redisOptions: { connectionName: options.name, maxRetriesPerRequest: 5 },
+    });
+  }
+  return new Redis(url, {
+    connectionName: options.name,
+    maxRetriesPerRequest: 5,
+    retryStrategy: (times) => Math.min(100 * times, 2000),
+  });
+}
+
+/** True once the client can run commands (for /readyz). */
+export function redisReady(client: RedisClient): boolean {
+  return client.status === 'ready';
+}

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transferKey } from '@mqft/protocol';
+import { sharedRedisUrl, uniqueName } from '@mqft/test-support';
+import { createRedis, TransferStore, type RedisClient } from '../src/index.js';
+
+describe('TransferStore on a real Redis', () => {
+  let redis: RedisClient;
+  let store: TransferStore;
+  const prefix = `${uniqueName('state')}:`;
+  let n = 0;
+  const freshKey = () => transferKey({ clientId: 'dev1', fileId: `f${n++}` });
+  const now = () => Date.now();
+  const ttlMs = 60_000;
+  const init = (key: string, canonical = '{"name":"a"}') =>
+    store.recordInit(key, { canonical, filemetaJson: canonical, name: 'a', clientId: 'dev1', fileId: 'f', now: now(), ttlMs });
+  const fin = (key: string, size: number) =>
+    store.recordFin(key, { size, reply: 'r', now: now(), ttlMs, clientId: 'dev1', fileId: 'f' });
+  const seg = (key: string, offset: number, seq: number, length: number) => store.recordSegment(key, { offset, seq, length, now: now(), ttlMs });
+
+  beforeAll(() => {
+    redis = createRedis(sharedRedisUrl());
+    store = new TransferStore(redis, prefix);
+  });
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('becomes ready only when init, fin and enough bytes are all recorded, in any order', async () => {
+    const key = freshKey();
+    expect(await seg(key, 5, 2, 5)).toBe('recorded');
+    expect((await fin(key, 10)).status).toBe('waiting');
+    expect((await init(key)).ready).toBe(false);
+    expect(await seg(key, 0, 3, 5)).toBe('ready');
+    const record = await store.get(key);
+    expect(record).toMatchObject({ state: 'receiving', bytes: 10, segCount: 2, finSize: 10, clientId: 'dev1' });
+  });
+
+  it('counts a redelivered or replaced segment once, the later stream sequence winning', async () => {
+    const key = freshKey();
+    await seg(key, 0, 10, 4);
+    await seg(key, 0, 10, 4); // redelivery
+    await seg(key, 0, 7, 9); // an older copy arriving late
+    expect((await store.get(key))?.bytes).toBe(4);
+    await seg(key, 0, 12, 6); // a resend replaces
+    expect(await store.segments(key)).toEqual([{ offset: 0, seq: 12, length: 6 }]);
+    expect((await store.get(key))?.bytes).toBe(6);
+  });
+
+  it('a repeated init with the same metadata resumes; different metadata conflicts', async () => {
+    const key = freshKey();
+    expect((await init(key)).status).toBe('created');
+    expect((await init(key)).status).toBe('same');
+    expect((await init(key, '{"name":"b"}')).status).toBe('conflict');
+  });
+
+  it('leases are exclusive, fenced and complete the transfer once', async () => {
+    const key = freshKey();
+    await init(key);
+    await seg(key, 0, 1, 3);
+    await fin(key, 3);
+    const first = await store.acquireLease(key, 'A', 10_000, now());
+    expect(first.status).toBe('acquired');
+    expect((await store.acquireLease(key, 'B', 10_000, now())).status).toBe('busy');
+    if (first.status !== 'acquired') throw new Error('no lease');
+    expect(await store.renewLease(first.lease, 10_000)).toBe(true);
+    expect(await store.renewLease({ ...first.lease, value: '99:X' }, 10_000)).toBe(false);
+    const done = await store.complete(first.lease, { location: 'file:///x', size: 3, checksum: 'c', now: now() });
+    expect(done).toEqual({ status: 'complete', finReply: 'r' });
+    expect(await store.complete(first.lease, { location: 'file:///x', size: 3, checksum: 'c', now: now() })).toEqual({ status: 'lost', finReply: '' });
+    expect(await fin(key, 3)).toEqual({ status: 'complete', location: 'file:///x' });
+    expect(await seg(key, 0, 5, 3)).toBe('complete');
+    expect(await store.segments(key)).toEqual([]);
+  });
+
+  it('an expired lease can be taken over with a higher fencing token', async () => {
+    const key = freshKey();
+    await init(key);
+    await fin(key, 0);
+    const first = await store.acquireLease(key, 'A', 50, now());
+    await new Promise((r) => setTimeout(r, 120));
+    const second = await store.acquireLease(key, 'B', 10_000, now());
+    if (first.status !== 'acquired' || second.status !== 'acquired') throw new Error('no lease');
+    expect(second.lease.token).toBeGreaterThan(first.lease.token);
+    expect((await store.complete(first.lease, { location: 'l', size: 0, checksum: 'c', now: now() })).status).toBe('lost');
+    expect((await store.complete(second.lease, { location: 'l', size: 0, checksum: 'c', now: now() })).status).toBe('complete');
+  });
+
+  it('release modes: wait keeps the fin, fail_fin drops it, reset drops segments too', async () => {
+    const key = freshKey();
+    await init(key);
+    await seg(key, 0, 1, 5);
+    await fin(key, 5);
+    const take = async () => {
+      const r = await store.acquireLease(key, 'A', 10_000, now());
+      if (r.status !== 'acquired') throw new Error(`not acquired: ${r.status}`);
+      return r.lease;
+    };
+    await store.release(await take(), { mode: 'wait', reason: 'x', now: now() });
+    expect((await store.get(key))?.finSize).toBe(5);
+    await store.release(await take(), { mode: 'fail_fin', reason: 'incomplete', now: now(), missing: [[1, 2]] });
+    expect(await store.get(key)).toMatchObject({ state: 'receiving', errorReason: 'incomplete', missing: [[1, 2]], bytes: 5 });
+    expect((await store.get(key))?.finSize).toBeUndefined();
+    await fin(key, 5);
+    await store.release(await take(), { mode: 'reset', reason: 'checksum_mismatch', now: now() });
+    expect(await store.get(key)).toMatchObject({ state: 'receiving', bytes: 0, segCount: 0 });
+    expect(await store.segments(key)).toEqual([]);
+  });
+
+  it('abort is sticky: later init, fin and segments are refused', async () => {
+    const key = freshKey();
+    await init(key);
+    await seg(key, 0, 1, 5);
+    expect((await store.recordAbort(key, { now: now(), ttlMs, clientId: 'dev1', fileId: 'f' })).status).toBe('aborted');
+    expect((await init(key)).status).toBe('aborted');
+    expect((await fin(key, 5)).status).toBe('aborted');
+    expect(await seg(key, 0, 2, 5)).toBe('aborted');
+    expect(await store.segments(key)).toEqual([]);
+  });
+
+  it('expireFin answers a fin once, and only the fin it saw', async () => {
+    const key = freshKey();
+    await init(key);
+    await fin(key, 10);
+    const finAt = (await store.get(key))?.finAt ?? 0;
+    expect((await store.expireFin(key, finAt, now(), [[0, 10]])).status).toBe('expired');
+    expect((await store.expireFin(key, finAt, now(), [[0, 10]])).status).toBe('stale');
+    expect(await store.get(key)).toMatchObject({ missing: [[0, 10]], errorReason: 'incomplete' });
+  });
+
+  it('the quota admits up to the limit, counts a transfer once, and frees on release', async () => {
+    const keys = [0, 1, 2].map(() => freshKey());
+    const t = now();
+    expect(await store.admit(keys[0] as string, t, t + ttlMs, 2)).toBe(true);
+    expect(await store.admit(keys[0] as string, t, t + ttlMs, 2)).toBe(true);
+    expect(await store.admit(keys[1] as string, t, t + ttlMs, 2)).toBe(true);
+    expect(await store.admit(keys[2] as string, t, t + ttlMs, 2)).toBe(false);
+    await store.releaseQuota(keys[0] as string);
+    expect(await store.admit(keys[2] as string, t, t + ttlMs, 2)).toBe(true);
+  });
+
+  it('due entries are claimed by one sweeper at a time', async () => {
+    const key = freshKey();
+    await store.scheduleCheck(key, now() - 1);
+    const first = await store.claimDue(now(), 1000, 5000);
+    expect(first).toContain(key);
+    expect(await store.claimDue(now(), 1000, 5000)).not.toContain(key);
+    await store.unschedule(key);
+  });
+});

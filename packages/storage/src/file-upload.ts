@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { unlink, type FileHandle } from 'node:fs/promises';
+import { isNotFound } from './errors.js';
+import type { CompletedFile, FileUpload } from './storage.js';
+import { UploadLifecycle, assertSameContent } from './upload-lifecycle.js';
+
+/** Moves the finished temporary file into place; returns the location of the visible file. */
+export type PublishTempFile = (
+  tempPath: string,
+  content: { size: number; sha256: string },
+) => Promise<string>;
+
+/**
+ * An upload into a temporary file of the directory backend. Nothing is visible under the
+ * storage root until complete() renames the synced file into place.
+ */
+export class TempFileUpload implements FileUpload {
+  private readonly lifecycle: UploadLifecycle;
+  private readonly hash = createHash('sha256');
+  private size = 0;
+  private handleClosed = false;
+
+  constructor(
+    readonly uploadId: string,
+    private readonly handle: FileHandle,
+    private readonly tempPath: string,
+    private readonly publish: PublishTempFile,
+    location: string,
+  ) {
+    this.lifecycle = new UploadLifecycle(location);
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    return this.lifecycle.run('write', async () => {
+      let offset = 0;
+      // A write may be short (signals, quotas); keep going until the chunk is on its way.
+      while (offset < chunk.length) {
+        const { bytesWritten } = await this.handle.write(chunk, offset, chunk.length - offset);
+        offset += bytesWritten;
+      }
+      this.hash.update(chunk);
+      this.size += chunk.length;
+    });
+  }
+
+  async complete(expected: { size: number; sha256: string }): Promise<CompletedFile> {
+    try {
+      return await this.lifecycle.run(
+        'complete',
+        async () => {
+          const content = { size: this.size, sha256: this.hash.digest('hex') };
+          assertSameContent(content, expected);
+          await this.handle.sync();
+          await this.closeHandle();
+          const location = await this.publish(this.tempPath, content);
+          return { location, ...content };
+        },
+        'completed',
+      );
+    } catch (err) {
+      // A failed upload leaves nothing behind: the caller redoes the file from the start.
+      // (A complete() refused because a write is still running changes nothing.)
+      if (this.lifecycle.failed) await this.abort().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  abort(): Promise<void> {
+    return this.lifecycle.abort(async () => {
+      await this.closeHandle().catch(() => undefined);
+      await unlink(this.tempPath).catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      });
+    });
+  }
+
+  private async closeHandle(): Promise<void> {
+    if (this.handleClosed) return;
+    this.handleClosed = true;
+    await this.handle.close();
+  }
+}

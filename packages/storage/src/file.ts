@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { storageRelativeKey } from '@mqft/protocol';
+import { isNotFound, toStorageError } from './errors.js';
+import { TempFileUpload } from './file-upload.js';
+import { parseFilemeta } from './filemeta.js';
+import {
+  StorageError,
+  type FileUpload,
+  type StorageBackend,
+  type StoredFileRef,
+  type StoredFileTarget,
+} from './storage.js';
+
+// `%` is always escaped in key components (as %25), so no device's directory can be named this.
+const TEMP_DIR = '%tmp';
+const MANIFEST_SUFFIX = '.MANIFEST.json';
+// Upload ids name files in TEMP_DIR; anything else must never reach unlink().
+const UPLOAD_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.part$/;
+
+/** The sidecar EMQX's local exporter keeps next to each file, plus what mqft verified. */
+interface Manifest {
+  clientid: string;
+  fileid: string;
+  filemeta: unknown;
+  'filemeta-vsn': 1;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * Files in a local directory, laid out as `<root>/<esc(clientId)>/<esc(fileId)>/<name>` with
+ * a `<name>.MANIFEST.json` sidecar. Data is written to `<root>/%tmp/`, synced and renamed into
+ * place, so a reader sees either nothing or the whole verified file.
+ */
+export class FileStorage implements StorageBackend {
+  readonly kind = 'file' as const;
+  readonly root: string;
+  private readonly tempDir: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+    this.tempDir = join(this.root, TEMP_DIR);
+  }
+
+  async begin(target: StoredFileTarget): Promise<FileUpload> {
+    const finalPath = this.pathOf(target);
+    const filemeta = parseFilemeta(target.filemetaJson);
+    try {
+      await mkdir(this.tempDir, { recursive: true });
+      const uploadId = `${randomUUID()}.part`;
+      const tempPath = join(this.tempDir, uploadId);
+      const handle = await open(tempPath, 'wx');
+      const location = pathToFileURL(finalPath).href;
+      const publish = async (path: string, content: { size: number; sha256: string }) => {
+        const manifest: Manifest = {
+          clientid: target.clientId,
+          fileid: target.fileId,
+          filemeta,
+          'filemeta-vsn': 1,
+          ...content,
+        };
+        await this.publish(path, finalPath, manifest);
+        return location;
+      };
+      return new TempFileUpload(uploadId, handle, tempPath, publish, location);
+    } catch (err) {
+      throw toStorageError(err, `begin ${finalPath}`);
+    }
+  }
+
+  async abortUnfinished(_target: StoredFileRef, uploadId?: string): Promise<void> {
+    if (uploadId === undefined) return;
+    if (!UPLOAD_ID_PATTERN.test(uploadId)) {
+      throw new StorageError(`not an upload id of the file backend: ${JSON.stringify(uploadId)}`, {
+        code: 'invalid_target',
+      });
+    }
+    await this.removeIfPresent(join(this.tempDir, uploadId), 'abort');
+  }
+
+  locate(target: StoredFileRef): string {
+    return pathToFileURL(this.pathOf(target)).href;
+  }
+
+  async stat(
+    target: StoredFileRef,
+  ): Promise<{ size: number; metadata: Record<string, string> } | undefined> {
+    const path = this.pathOf(target);
+    try {
+      const info = await stat(path);
+      return { size: info.size, metadata: await readManifestMetadata(path + MANIFEST_SUFFIX) };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw toStorageError(err, `stat ${path}`);
+    }
+  }
+
+  async read(target: StoredFileRef): Promise<NodeJS.ReadableStream> {
+    const path = this.pathOf(target);
+    try {
+      // Opening first turns a missing file into an error here, not a later stream event.
+      const handle = await open(path, 'r');
+      return handle.createReadStream();
+    } catch (err) {
+      if (isNotFound(err)) throw notFound(path, err);
+      throw toStorageError(err, `read ${path}`);
+    }
+  }
+
+  async downloadUrl(target: StoredFileRef, _expiresInSeconds: number): Promise<string> {
+    return this.locate(target);
+  }
+
+  async delete(target: StoredFileRef): Promise<void> {
+    const path = this.pathOf(target);
+    // Data first: once it is gone the file is invisible, whatever happens to the sidecar.
+    // Empty directories stay: removing them would race with a concurrent complete().
+    await this.removeIfPresent(path, 'delete');
+    await this.removeIfPresent(path + MANIFEST_SUFFIX, 'delete');
+  }
+
+  async close(): Promise<void> {}
+
+  /** The final path of a file; throws if it would not be exactly three levels under root. */
+  private pathOf(target: StoredFileRef): string {
+    const relativeKey = storageRelativeKey(target.clientId, target.fileId, target.name);
+    const path = resolve(this.root, relativeKey);
+    const fromRoot = relative(this.root, path);
+    // Escaping already guarantees this; a bug there must not write outside the root.
+    const outside = fromRoot === '..' || fromRoot.startsWith(`..${sep}`) || isAbsolute(fromRoot);
+    if (outside || fromRoot.split(sep).length !== 3) {
+      throw new StorageError(
+        `storage key ${JSON.stringify(relativeKey)} does not stay under ${this.root}`,
+        { code: 'invalid_target' },
+      );
+    }
+    return path;
+  }
+
+  /** Sidecar first, then data, then the directory entries to disk. */
+  private async publish(tempPath: string, finalPath: string, manifest: Manifest): Promise<void> {
+    const dir = dirname(finalPath);
+    const firstCreated = await mkdir(dir, { recursive: true });
+    await this.writeAtomically(finalPath + MANIFEST_SUFFIX, JSON.stringify(manifest, null, 2));
+    await rename(tempPath, finalPath);
+    // New directories are durable only once their parents are synced too.
+    const dirs = firstCreated === undefined ? [dir] : [dir, dirname(dir), this.root];
+    for (const d of dirs) await syncDirectory(d);
+  }
+
+  private async writeAtomically(path: string, text: string): Promise<void> {
+    const tempPath = join(this.tempDir, `${randomUUID()}.manifest`);
+    const handle = await open(tempPath, 'wx');
+    try {
+      try {
+        await handle.writeFile(text, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tempPath, path);
+    } catch (err) {
+      await unlink(tempPath).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async removeIfPresent(path: string, operation: string): Promise<void> {
+    try {
+      await unlink(path);
+    } catch (err) {
+      if (!isNotFound(err)) throw toStorageError(err, `${operation} ${path}`);
+    }
+  }
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The same keys S3 carries as x-amz-meta-*, plus size and sha256, all as strings; empty for a
+ * file placed there by hand, without a sidecar.
+ */
+async function readManifestMetadata(path: string): Promise<Record<string, string>> {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await readFile(path, 'utf8')) as Manifest;
+  } catch (err) {
+    if (isNotFound(err)) return {};
+    throw err;
+  }
+  return {
+    clientid: manifest.clientid,
+    fileid: manifest.fileid,
+    filemeta: JSON.stringify(manifest.filemeta),
+    'filemeta-vsn': String(manifest['filemeta-vsn']),
+    size: String(manifest.size),
+    sha256: manifest.sha256,
+  };
+}
+
+function notFound(path: string, cause: unknown): StorageError {
+  return new StorageError(`no stored file at ${path}`, { code: 'not_found', cause });
+}

@@ -1,0 +1,13 @@
+export { commandSubject, commandSubjects, eventSubject, eventSubjects, keyOfSubject, assertStreamName } from './subjects.js';
+export {
+  decodeCommandHeaders,
+  decodeReply,
+  encodeCommandHeaders,
+  encodeReply,
+  EnvelopeError,
+  type ReplyTo,
+  type StreamCommand,
+  type StreamCommandKind,
+} from './envelope.js';
+export { ensureAssemblerConsumer, ensureCommandStream, type StreamSettings } from './provision.js';
+export { connectNats } from './connect.js';
