@@ -1,4 +1,12 @@
-export { assertRedisPrefix, clientActiveKey, dueIndexKey, transferKeys, updatedIndexKey, type TransferKeys } from './keys.js';
+export {
+  assertRedisPrefix,
+  clientActiveKey,
+  clientCreatedIndexKey,
+  createdIndexKey,
+  dueIndexKey,
+  transferKeys,
+  type TransferKeys,
+} from './keys.js';
 export { createRedis, redisReady, type RedisClient } from './redis.js';
 export { ALL_SCRIPTS, type ScriptDefinition } from './scripts.js';
 export { parseSegmentMap, parseTransferRecord, type SegmentLocation, type TransferRecord, type TransferState } from './transfer-record.js';

@@ -28,9 +28,16 @@ export function dueIndexKey(prefix: string): string {
   return `${prefix}idx:due`;
 }
 
-/** Sorted set of all transfer keys by last update (ms), for listing. */
-export function updatedIndexKey(prefix: string): string {
-  return `${prefix}idx:updated`;
+/**
+ * Sorted sets of transfer keys scored by creation time (ms), for listing in a stable order:
+ * all transfers, and one client's. Entries whose transfer expired are dropped by readers.
+ */
+export function createdIndexKey(prefix: string): string {
+  return `${prefix}idx:created`;
+}
+
+export function clientCreatedIndexKey(prefix: string, clientKeyPart: string): string {
+  return `${prefix}client:{${clientKeyPart}}:created`;
 }
 
 /** A key prefix must not contain a hash tag of its own, or every key would share one slot. */

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { parseTransferKey } from '@mqft/protocol';
-import { clientActiveKey, dueIndexKey, transferKeys, updatedIndexKey } from './keys.js';
+import { clientActiveKey, clientCreatedIndexKey, createdIndexKey, dueIndexKey, transferKeys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import * as scripts from './scripts.js';
 import { ALL_SCRIPTS, type ScriptDefinition } from './scripts.js';
@@ -163,7 +163,7 @@ export class TransferStore {
   }
 
   private clientActiveKey(key: string): string {
-    return clientActiveKey(this.prefix, key.slice(0, key.indexOf('.')));
+    return clientActiveKey(this.prefix, clientPart(key));
   }
 
   async get(key: string): Promise<TransferRecord | undefined> {
@@ -194,7 +194,16 @@ export class TransferStore {
     return (await this.run(scripts.claimDue, [dueIndexKey(this.prefix)], [now, limit, now + claimForMs])) as string[];
   }
 
-  async touchIndex(key: string, updatedAt: number): Promise<void> {
-    await this.redis.zadd(updatedIndexKey(this.prefix), updatedAt, key);
+  /** Lists the transfer (idempotent: the first call's time stays, so the order is stable). */
+  async indexTransfer(key: string, createdAt: number): Promise<void> {
+    await Promise.all([
+      this.redis.zadd(createdIndexKey(this.prefix), 'NX', createdAt, key),
+      this.redis.zadd(clientCreatedIndexKey(this.prefix, clientPart(key)), 'NX', createdAt, key),
+    ]);
   }
+}
+
+/** The client's part of a transfer key (base64url of the clientId). */
+function clientPart(key: string): string {
+  return key.slice(0, key.indexOf('.'));
 }

@@ -17,3 +17,4 @@ export { freePort, exchange } from './ports.js';
 export { uniqueName, bucketName, sharedNatsUrl, sharedRedisUrl } from './names.js';
 export { waitFor, sleep, type WaitForOptions } from './wait.js';
 export { startMqftService, REPO_ROOT, type MqftServiceName } from './mqft-service.js';
+export { startMqftStack, type MqftStack, type MqftStackOptions } from './mqft-stack.js';

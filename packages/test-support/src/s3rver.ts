@@ -69,6 +69,9 @@ class S3rverHandle implements S3ServerHandle {
   get running(): boolean {
     return this.server.running;
   }
+  get pid(): number | undefined {
+    return this.server.pid;
+  }
   stop(): Promise<void> {
     return this.server.stop();
   }

@@ -17,6 +17,8 @@ export interface ServerHandle {
   readonly logFile: string;
   /** Whether the process is running (false after kill(), stop() or a crash). */
   readonly running: boolean;
+  /** The running process's id (undefined when not running). */
+  readonly pid: number | undefined;
   /** Graceful: SIGTERM, then SIGKILL after 5 s; removes the temp dir. */
   stop(): Promise<void>;
   /** SIGKILL; keeps the dir, so restart() finds the data again (chaos tests). */
@@ -168,6 +170,10 @@ class ManagedServer implements ServerHandle {
 
   get url(): string {
     return `${this.spec.scheme}://${this.host}:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
   }
 
   get running(): boolean {

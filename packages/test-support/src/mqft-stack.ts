@@ -1,0 +1,132 @@
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Redis } from 'ioredis';
+import { startMosquitto } from './mosquitto.js';
+import { startMqftService } from './mqft-service.js';
+import { sharedNatsUrl, sharedRedisUrl, uniqueName } from './names.js';
+import type { ServerHandle } from './server-process.js';
+
+export interface MqftStackOptions {
+  /** MQFT_STORAGE for the assemblers (and control). */
+  storage: string;
+  ingests?: number;
+  assemblers?: number;
+  control?: boolean;
+  layout?: 'emqx' | 'scoped';
+  /** Extra MQFT_* variables for every service (e.g. MQFT_FIN_GRACE). */
+  env?: Record<string, string>;
+  /** Use this broker instead of starting the project's Mosquitto. */
+  mqttUrl?: string;
+  /** A fixed port for the project's Mosquitto. */
+  mosquittoPort?: number;
+  natsUrl?: string;
+  redisUrl?: string;
+  /** Default: a unique stream and Redis prefix, deleted by stop(). */
+  stream?: string;
+  redisPrefix?: string;
+}
+
+export interface MqftStack {
+  readonly mqttUrl: string;
+  readonly stream: string;
+  readonly redisPrefix: string;
+  /** The environment every service got. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly broker: ServerHandle | undefined;
+  readonly ingests: ServerHandle[];
+  readonly assemblers: ServerHandle[];
+  readonly control: ServerHandle | undefined;
+  /** Starts one more service process with the stack's environment. */
+  add(service: 'ingest' | 'assembler' | 'control'): Promise<ServerHandle>;
+  /** Stops every process; deletes the stream and the Redis keys when the stack made them up. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole mqft pipeline as real processes: the project's Mosquitto (loopback bridge),
+ * N ingest, N assembler, optionally control, on NATS and Redis (the machine's shared ones
+ * by default, isolated by a unique stream name and key prefix).
+ */
+export async function startMqftStack(options: MqftStackOptions): Promise<MqftStack> {
+  const broker = options.mqttUrl ? undefined : await startMosquitto(options.mosquittoPort ? { port: options.mosquittoPort } : {});
+  const mqttUrl = options.mqttUrl ?? (broker as ServerHandle).url;
+  const ownNames = options.stream === undefined;
+  const stream = options.stream ?? uniqueName('MQFT_E2E');
+  const redisPrefix = options.redisPrefix ?? `${uniqueName('mqft_e2e')}:`;
+  const natsUrl = options.natsUrl ?? sharedNatsUrl();
+  const redisUrl = options.redisUrl ?? sharedRedisUrl();
+  const env: Record<string, string> = {
+    MQFT_MQTT_URL: mqttUrl,
+    MQFT_MQTT_SUBSCRIPTION: '$share/ft/mqft/in/$file/#,$share/ft/mqft/in/$file-async/#',
+    MQFT_MQTT_TOPIC_PREFIX: 'mqft/in/',
+    MQFT_LAYOUT: options.layout ?? 'emqx',
+    MQFT_NATS_URL: natsUrl,
+    MQFT_STREAM: stream,
+    MQFT_REDIS_URL: redisUrl,
+    MQFT_REDIS_PREFIX: redisPrefix,
+    MQFT_STORAGE: options.storage,
+    MQFT_GRPC_ADDR: '127.0.0.1:0',
+    ...options.env,
+  };
+  const ingests: ServerHandle[] = [];
+  const assemblers: ServerHandle[] = [];
+  let control: ServerHandle | undefined;
+  let ingestIndex = 0;
+  const add = async (service: 'ingest' | 'assembler' | 'control'): Promise<ServerHandle> => {
+    // Each ingest process has stable clientIds of its own (persistent sessions).
+    const extra: Record<string, string> = service === 'ingest' ? { MQFT_MQTT_CLIENT_ID: `${stream}-i${ingestIndex++}` } : {};
+    const handle = await startMqftService(service, { ...env, ...extra });
+    if (service === 'ingest') ingests.push(handle);
+    else if (service === 'assembler') assemblers.push(handle);
+    else control = handle;
+    return handle;
+  };
+  const stop = async () => {
+    await Promise.allSettled([...ingests, ...assemblers, ...(control ? [control] : [])].map((s) => s.stop()));
+    await broker?.stop();
+    if (ownNames) await deleteStackData(natsUrl, stream, redisUrl, redisPrefix);
+  };
+  try {
+    // Ingest provisions the stream; start one first so the others find it.
+    for (let i = 0; i < (options.ingests ?? 1); i++) await add('ingest');
+    await Promise.all(Array.from({ length: options.assemblers ?? 1 }, () => add('assembler')));
+    if (options.control) await add('control');
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    mqttUrl,
+    stream,
+    redisPrefix,
+    env,
+    broker,
+    ingests,
+    assemblers,
+    get control() {
+      return control;
+    },
+    add,
+    stop,
+  };
+}
+
+async function deleteStackData(natsUrl: string, stream: string, redisUrl: string, prefix: string): Promise<void> {
+  const nc = await connect({ servers: natsUrl.split(',') });
+  try {
+    await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+  } finally {
+    await nc.close();
+  }
+  const redis = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,154 @@
+import { createHash } from 'node:crypto';
+import { parseTransferKey, type ReasonDescription } from '@mqft/protocol';
+import { StorageError, type FileUpload, type StoredFileTarget } from '@mqft/storage';
+import { commandSubject, decodeReply } from '@mqft/stream';
+import type { Lease, TransferRecord } from '@mqft/state';
+import type { AssemblerContext } from './context.js';
+import { LeaseKeeper } from './lease.js';
+import { planAssembly } from './plan.js';
+import { readPlannedBytes, SegmentsLostError } from './segment-reader.js';
+
+/** Direct gets in flight per assembly (ARCHITECTURE.md: 32 reached 255 MB/s here). */
+const READ_WINDOW = 16;
+/** How long to wait before retrying an assembly that storage or NATS failed. */
+const RETRY_AFTER_MS = 3000;
+
+export type AssemblyResult =
+  | 'complete'
+  | 'incomplete_waiting'
+  | 'incomplete'
+  | 'checksum_mismatch'
+  | 'segments_lost'
+  | 'lease_lost'
+  | 'retry';
+
+/**
+ * Assembles a transfer whose lease this process holds: checks exact coverage, streams the
+ * segments from the stream in offset order into storage while hashing, and makes the file
+ * visible only when size and checksum match. Every exit releases or completes the lease.
+ */
+export async function assembleTransfer(
+  ctx: AssemblerContext,
+  lease: Lease,
+  record: TransferRecord,
+  shutdown: AbortSignal,
+): Promise<AssemblyResult> {
+  const log = ctx.logger.child({ key: lease.key, clientId: record.clientId, fileId: record.fileId, token: lease.token });
+  const size = record.finSize ?? 0;
+  const segments = await ctx.store.segments(lease.key);
+  const plan = planAssembly(segments, size);
+  const purgeBelow = segments.reduce((max, s) => Math.max(max, s.seq), 0) + 1;
+  if (plan.missing.length > 0) return settleIncomplete(ctx, lease, record, plan.missing);
+
+  const keeper = new LeaseKeeper(ctx.store, lease, ctx.config.leaseTtl, (err) => log.warn({ err }, 'lease renewal failed'));
+  const target = storedFileTarget(record);
+  let upload: FileUpload | undefined;
+  const started = performance.now();
+  try {
+    await ctx.storage.abortUnfinished(target, record.uploadId);
+    upload = await ctx.storage.begin(target);
+    await ctx.store.recordUpload(lease, upload.uploadId);
+    const hash = createHash('sha256');
+    const subject = commandSubject(ctx.config.stream, lease.key);
+    for await (const bytes of readPlannedBytes({ jsm: ctx.jsm, stream: ctx.config.stream, subject, pieces: plan.pieces, window: READ_WINDOW, signal: AbortSignal.any([keeper.signal, shutdown]) })) {
+      hash.update(bytes);
+      await upload.write(bytes);
+    }
+    const sha256 = hash.digest('hex');
+    if (record.expectedChecksum !== undefined && record.expectedChecksum.toLowerCase() !== sha256) {
+      await upload.abort();
+      log.warn({ expected: record.expectedChecksum, actual: sha256 }, 'file checksum mismatch');
+      return failAndReset(ctx, lease, 'checksum_mismatch', purgeBelow);
+    }
+    if (!(await keeper.renew())) throw keeper.signal.reason;
+    const done = await upload.complete({ size, sha256 });
+    const completed = await ctx.store.complete(lease, { location: done.location, size, checksum: sha256, now: Date.now() });
+    if (completed.status === 'lost') {
+      log.warn('lease lost after the upload completed; the successor writes the same object');
+      return 'lease_lost';
+    }
+    ctx.metrics.assemblySeconds.observe((performance.now() - started) / 1000);
+    ctx.metrics.assembledBytes.inc(size);
+    log.info({ size, sha256, location: done.location, ms: Math.round(performance.now() - started) }, 'transfer complete');
+    await finishComplete(ctx, lease.key, completed.finReply, done.location);
+    return 'complete';
+  } catch (err) {
+    await upload?.abort().catch((abortErr: unknown) => log.warn({ err: abortErr }, 'upload abort failed'));
+    if (keeper.signal.aborted) {
+      log.warn('assembly stopped: lease lost');
+      return 'lease_lost';
+    }
+    if (err instanceof SegmentsLostError) {
+      log.error({ err }, 'segments lost');
+      return failAndReset(ctx, lease, 'segments_lost', purgeBelow);
+    }
+    ctx.metrics.storageErrors.inc({ operation: err instanceof StorageError ? 'storage' : 'other' });
+    log.error({ err }, 'assembly failed; will retry');
+    await ctx.store.release(lease, { mode: 'wait', reason: 'unavailable', now: Date.now() });
+    await ctx.store.scheduleCheck(lease.key, Date.now() + RETRY_AFTER_MS);
+    return 'retry';
+  } finally {
+    keeper.stop();
+  }
+}
+
+export function storedFileTarget(record: TransferRecord): StoredFileTarget {
+  return { clientId: record.clientId, fileId: record.fileId, name: record.name ?? '', filemetaJson: record.filemeta ?? '{}' };
+}
+
+async function finishComplete(ctx: AssemblerContext, key: string, finReply: string, location: string): Promise<void> {
+  ctx.events.publish({ key, state: 'complete', location });
+  await replyToFin(ctx, key, finReply, { reason: 'success', location });
+  // The file is safe in storage: the segments may go, and the quota slot frees.
+  await ctx.jsm.streams.purge(ctx.config.stream, { filter: commandSubject(ctx.config.stream, key) });
+  await Promise.all([ctx.store.releaseQuota(key), ctx.store.unschedule(key)]);
+}
+
+/** Gaps remain: wait within the fin grace, else answer the fin with the missing ranges. */
+async function settleIncomplete(ctx: AssemblerContext, lease: Lease, record: TransferRecord, missing: [number, number][]): Promise<AssemblyResult> {
+  const deadline = (record.finAt ?? 0) + ctx.config.finGrace;
+  const now = Date.now();
+  if (now < deadline) {
+    await ctx.store.release(lease, { mode: 'wait', reason: 'incomplete', now });
+    await ctx.store.scheduleCheck(lease.key, deadline);
+    return 'incomplete_waiting';
+  }
+  const released = await ctx.store.release(lease, { mode: 'fail_fin', reason: 'incomplete', now, missing });
+  if (released.status === 'released') {
+    ctx.events.publish({ key: lease.key, state: 'receiving', reason: 'incomplete' });
+    await replyToFin(ctx, lease.key, released.finReply, { reason: 'incomplete', missing });
+  }
+  await ctx.store.unschedule(lease.key);
+  return 'incomplete';
+}
+
+/**
+ * The whole file must be sent again: drop the segments and the fin, answer the device. Only
+ * the messages this assembly knew are purged, and before the answer, so that a resend the
+ * answer prompts is never purged.
+ */
+async function failAndReset(
+  ctx: AssemblerContext,
+  lease: Lease,
+  reason: 'checksum_mismatch' | 'segments_lost',
+  purgeBelow: number,
+): Promise<AssemblyResult> {
+  const released = await ctx.store.release(lease, { mode: 'reset', reason, now: Date.now() });
+  if (released.status === 'released') {
+    await ctx.jsm.streams.purge(ctx.config.stream, { filter: commandSubject(ctx.config.stream, lease.key), seq: purgeBelow });
+    ctx.events.publish({ key: lease.key, state: 'receiving', reason });
+    await replyToFin(ctx, lease.key, released.finReply, { reason });
+  }
+  await ctx.store.unschedule(lease.key);
+  return reason;
+}
+
+export async function replyToFin(
+  ctx: AssemblerContext,
+  key: string,
+  finReply: string,
+  result: { reason: ReasonDescription; missing?: [number, number][]; location?: string },
+): Promise<void> {
+  if (finReply === '' || !parseTransferKey(key)) return;
+  await ctx.sendResult(key, decodeReply(finReply), result);
+}

@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { createMetricsRegistry, type Logger } from '@mqft/config';
+import { connectMqtt, createResultPublisher, endMqtt } from '@mqft/mqtt';
+import { ANONYMOUS_CLIENT_ID, parseTransferKey } from '@mqft/protocol';
+import { createStorage } from '@mqft/storage';
+import { assertStreamName, connectNats, ensureAssemblerConsumer, ensureCommandStream } from '@mqft/stream';
+import { assertRedisPrefix, createRedis, redisReady, TransferStore } from '@mqft/state';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { Registry } from 'prom-client';
+import type { AssemblerConfig } from './config.js';
+import { CommandConsumer } from './consumer.js';
+import type { AssemblerContext, ResultSender } from './context.js';
+import { createEventPublisher } from './events.js';
+import { createAssemblerMetrics } from './metrics.js';
+import { AssemblyScheduler } from './scheduler.js';
+import { watchConsumerBacklog } from './backlog.js';
+
+/** The one durable pull consumer every assembler replica shares. */
+export const ASSEMBLER_DURABLE = 'assembler';
+
+export interface RunningAssembler {
+  readonly registry: Registry;
+  readonly checks: Record<string, () => boolean>;
+  /** Stops taking work, finishes or hands back what is in flight, closes connections. */
+  stop(): Promise<void>;
+}
+
+/** Wires the assembler: connections, stream and consumer, recording, assembly, sweeping. */
+export async function startAssembler(config: AssemblerConfig, logger: Logger, registry = createMetricsRegistry('assembler')): Promise<RunningAssembler> {
+  assertStreamName(config.stream);
+  assertRedisPrefix(config.redisPrefix);
+  const owner = `${config.mqttClientId}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const metrics = createAssemblerMetrics(registry);
+  const storage = createStorage(config.storage, { partSize: config.storagePartSize });
+  const redis = createRedis(config.redisUrl, { name: `mqft-assembler-${owner}` });
+  const nc = await connectNats(config.natsUrl, `mqft-assembler-${owner}`);
+  const mqtt = await connectMqtt({
+    url: config.mqttUrl,
+    clientId: `${owner}-results`,
+    clean: true,
+    logger,
+    ...(config.mqttUsername ? { username: config.mqttUsername } : {}),
+    ...(config.mqttPassword ? { password: config.mqttPassword } : {}),
+  });
+
+  const jsm = await jetstreamManager(nc);
+  await ensureCommandStream(jsm, { name: config.stream, replicas: config.streamReplicas, maxAgeMs: config.segmentsTtl });
+  await ensureAssemblerConsumer(jsm, config.stream, {
+    durable: ASSEMBLER_DURABLE,
+    ackWaitMs: 30_000,
+    maxAckPending: Math.max(1000, config.recordConcurrency * 16),
+  });
+
+  const publisher = createResultPublisher(mqtt, registry, logger);
+  const sendResult: ResultSender = async (key, reply, result) => {
+    const id = parseTransferKey(key);
+    if (!id) return;
+    await publisher.publish({ reply, clientId: id.clientId, anonymous: id.clientId === ANONYMOUS_CLIENT_ID }, result, logger.child({ key, clientId: id.clientId, fileId: id.fileId }));
+  };
+
+  let scheduler: AssemblyScheduler | undefined;
+  const ctx: AssemblerContext = {
+    config,
+    store: new TransferStore(redis, config.redisPrefix),
+    jsm,
+    storage,
+    sendResult,
+    events: createEventPublisher(nc, config.stream, logger),
+    metrics,
+    logger,
+    owner,
+    requestAssembly: (key) => scheduler?.request(key),
+  };
+  scheduler = new AssemblyScheduler(ctx);
+  scheduler.start();
+  const consumer = new CommandConsumer(ctx, await jetstream(nc).consumers.get(config.stream, ASSEMBLER_DURABLE), config.recordConcurrency);
+  await consumer.start();
+  const stopBacklog = watchConsumerBacklog(jsm, config.stream, ASSEMBLER_DURABLE, metrics, logger);
+  logger.info({ owner, stream: config.stream, storage: storage.kind }, 'assembler started');
+
+  return {
+    registry,
+    checks: { nats: () => !nc.isClosed(), redis: () => redisReady(redis), mqtt: () => mqtt.connected },
+    async stop() {
+      stopBacklog();
+      await consumer.stop();
+      await scheduler.stop(config.shutdownGrace);
+      await endMqtt(mqtt);
+      await nc.drain();
+      redis.disconnect();
+      await storage.close();
+      logger.info('assembler stopped');
+    },
+  };
+}

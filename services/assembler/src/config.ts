@@ -1,0 +1,31 @@
+import { httpAddrVariable, loadConfig, MQFT_VARIABLES as V, type ConfigOf } from '@mqft/config';
+
+export const assemblerConfigSchema = {
+  mqttUrl: V.mqttUrl,
+  mqttClientId: V.mqttClientId,
+  mqttUsername: V.mqttUsername,
+  mqttPassword: V.mqttPassword,
+  natsUrl: V.natsUrl,
+  stream: V.stream,
+  streamReplicas: V.streamReplicas,
+  redisUrl: V.redisUrl,
+  redisPrefix: V.redisPrefix,
+  storage: V.storage,
+  storagePartSize: V.storagePartSize,
+  finGrace: V.finGrace,
+  segmentsTtl: V.segmentsTtl,
+  maxFileSize: V.maxFileSize,
+  maxActiveTransfers: V.maxActiveTransfers,
+  assemblyConcurrency: V.assemblyConcurrency,
+  recordConcurrency: V.recordConcurrency,
+  leaseTtl: V.leaseTtl,
+  shutdownGrace: V.shutdownGrace,
+  logLevel: V.logLevel,
+  httpAddr: httpAddrVariable('127.0.0.1:9102'),
+};
+
+export type AssemblerConfig = ConfigOf<typeof assemblerConfigSchema>;
+
+export function loadAssemblerConfig(env: Record<string, string | undefined> = process.env): AssemblerConfig {
+  return loadConfig(assemblerConfigSchema, env);
+}

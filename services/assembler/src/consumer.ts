@@ -1,0 +1,69 @@
+import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { decodeCommandHeaders, EnvelopeError } from '@mqft/stream';
+import type { AssemblerContext } from './context.js';
+import { RECORDERS } from './record/index.js';
+
+/** Redelivery delay after a failure to record (Redis down, say): back off, do not spin. */
+const NAK_DELAY_MS = 2000;
+
+/**
+ * Pulls commands from the shared durable consumer and records each one; a message is acked
+ * only after its effect is recorded in Redis, nak'ed (redelivered later) when recording
+ * failed, and terminated when it can never be recorded (not written by ingest).
+ */
+export class CommandConsumer {
+  private messages: ConsumerMessages | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly ctx: AssemblerContext,
+    private readonly consumer: Consumer,
+    private readonly concurrency: number,
+  ) {}
+
+  async start(): Promise<void> {
+    this.messages = await this.consumer.consume({ max_messages: this.concurrency });
+    this.loop = this.run(this.messages);
+  }
+
+  private async run(messages: ConsumerMessages): Promise<void> {
+    for await (const msg of messages) {
+      while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
+      const work = this.handle(msg).finally(() => this.inFlight.delete(work));
+      this.inFlight.add(work);
+    }
+  }
+
+  private async handle(msg: JsMsg): Promise<void> {
+    const { metrics, logger } = this.ctx;
+    let kind = 'unknown';
+    try {
+      const command = decodeCommandHeaders(msg.headers);
+      kind = command.kind;
+      const timer = metrics.recordSeconds.startTimer({ kind });
+      const outcome = await RECORDERS[command.kind](this.ctx, command, { seq: msg.seq, data: msg.data });
+      timer();
+      msg.ack();
+      metrics.commands.inc({ kind, outcome });
+      if (command.kind !== 'seg') logger.debug({ key: command.key, kind, outcome, seq: msg.seq }, 'command recorded');
+    } catch (err) {
+      if (err instanceof EnvelopeError) {
+        logger.error({ err, seq: msg.seq, subject: msg.subject }, 'unreadable stream message dropped');
+        metrics.commands.inc({ kind, outcome: 'unreadable' });
+        msg.term();
+        return;
+      }
+      logger.warn({ err, seq: msg.seq, subject: msg.subject, kind }, 'command not recorded; redelivery later');
+      metrics.commands.inc({ kind, outcome: 'retry' });
+      msg.nak(NAK_DELAY_MS);
+    }
+  }
+
+  /** Stops pulling; the messages already taken are recorded and acked before this resolves. */
+  async stop(): Promise<void> {
+    await this.messages?.close();
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+}

@@ -1,0 +1,32 @@
+import type { Logger } from '@mqft/config';
+import type { ReasonDescription } from '@mqft/protocol';
+import type { StorageBackend } from '@mqft/storage';
+import type { ReplyTo } from '@mqft/stream';
+import type { TransferStore } from '@mqft/state';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { AssemblerConfig } from './config.js';
+import type { EventPublisher } from './events.js';
+import type { AssemblerMetrics } from './metrics.js';
+
+/** Answers a device (PROTOCOL.md "Results"); never throws. */
+export type ResultSender = (
+  key: string,
+  reply: ReplyTo,
+  result: { reason: ReasonDescription; missing?: [number, number][]; location?: string },
+) => Promise<void>;
+
+/** What the recording handlers and the assembly need; built once in assembler.ts. */
+export interface AssemblerContext {
+  config: AssemblerConfig;
+  store: TransferStore;
+  jsm: JetStreamManager;
+  storage: StorageBackend;
+  sendResult: ResultSender;
+  events: EventPublisher;
+  metrics: AssemblerMetrics;
+  logger: Logger;
+  /** This process's lease owner id. */
+  owner: string;
+  /** Asks for an assembly of a transfer whose facts are all present. */
+  requestAssembly: (key: string) => void;
+}

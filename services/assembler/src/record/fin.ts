@@ -1,0 +1,44 @@
+import { parseTransferKey } from '@mqft/protocol';
+import { encodeReply, type StreamCommand } from '@mqft/stream';
+import type { AssemblerContext } from '../context.js';
+import type { RecordOutcome, StoredCommand } from './types.js';
+
+/**
+ * fin: records the request for assembly. It is answered later, by whichever assembler
+ * finishes (or fails) the transfer; a fin for a complete transfer is answered at once.
+ */
+export async function recordFin(ctx: AssemblerContext, command: StreamCommand, _stored: StoredCommand): Promise<RecordOutcome> {
+  const reply = command.reply;
+  const id = parseTransferKey(command.key);
+  if (!reply || !id || command.size === undefined) return 'invalid';
+  const now = Date.now();
+  const result = await ctx.store.recordFin(command.key, {
+    size: command.size,
+    ...(command.checksum !== undefined ? { checksum: command.checksum } : {}),
+    reply: encodeReply(reply),
+    now,
+    ttlMs: ctx.config.segmentsTtl,
+    clientId: id.clientId,
+    fileId: id.fileId,
+  });
+  await ctx.store.indexTransfer(command.key, now);
+  switch (result.status) {
+    case 'complete':
+      await ctx.sendResult(command.key, reply, { reason: 'success', location: result.location });
+      return 'complete';
+    case 'aborted':
+    case 'failed':
+      await ctx.sendResult(command.key, reply, { reason: 'aborted' });
+      return result.status;
+    case 'ready':
+      // The watchdog entry hands the transfer to another assembler if this one dies.
+      await ctx.store.scheduleCheck(command.key, now + ctx.config.leaseTtl);
+      ctx.requestAssembly(command.key);
+      return 'ready';
+    case 'waiting':
+      await ctx.store.scheduleCheck(command.key, now + ctx.config.finGrace);
+      return 'waiting';
+    case 'assembling':
+      return 'assembling';
+  }
+}

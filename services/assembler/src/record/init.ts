@@ -1,0 +1,59 @@
+import { canonicalFileMeta, clampSegmentsTtl, parseFileMeta, ProtocolError, parseTransferKey } from '@mqft/protocol';
+import type { StreamCommand } from '@mqft/stream';
+import type { AssemblerContext } from '../context.js';
+import type { RecordOutcome, StoredCommand } from './types.js';
+
+/**
+ * init: admits the transfer against its client's quota, then merges the metadata. A repeated
+ * init with the same metadata is a resume (success again); different metadata is a conflict.
+ */
+export async function recordInit(ctx: AssemblerContext, command: StreamCommand, stored: StoredCommand): Promise<RecordOutcome> {
+  const reply = command.reply;
+  const id = parseTransferKey(command.key);
+  if (!reply || !id) return 'invalid';
+  let meta;
+  try {
+    meta = parseFileMeta(stored.data, { maxFileSize: ctx.config.maxFileSize });
+  } catch (err) {
+    if (!(err instanceof ProtocolError)) throw err;
+    await ctx.sendResult(command.key, reply, { reason: err.reason });
+    return err.reason;
+  }
+  const now = Date.now();
+  const ttlMs = transferTtlMs(ctx, meta.segments_ttl);
+  if (!(await ctx.store.admit(command.key, now, now + ttlMs, ctx.config.maxActiveTransfers))) {
+    await ctx.sendResult(command.key, reply, { reason: 'quota_exceeded' });
+    return 'quota_exceeded';
+  }
+  const result = await ctx.store.recordInit(command.key, {
+    canonical: canonicalFileMeta(meta),
+    filemetaJson: Buffer.from(stored.data).toString('utf8'),
+    name: meta.name,
+    clientId: id.clientId,
+    fileId: id.fileId,
+    now,
+    ttlMs,
+    ...(meta.size !== undefined ? { declaredSize: meta.size } : {}),
+    ...(meta.checksum !== undefined ? { checksum: meta.checksum.toLowerCase() } : {}),
+  });
+  await ctx.store.indexTransfer(command.key, now);
+  switch (result.status) {
+    case 'conflict':
+      await ctx.sendResult(command.key, reply, { reason: 'filemeta_conflict' });
+      return 'filemeta_conflict';
+    case 'aborted':
+      await ctx.sendResult(command.key, reply, { reason: 'aborted' });
+      return 'aborted';
+    default:
+      if (result.status === 'created') ctx.events.publish({ key: command.key, state: 'receiving' });
+      if (result.ready) ctx.requestAssembly(command.key);
+      await ctx.sendResult(command.key, reply, { reason: 'success' });
+      return result.status === 'created' ? 'created' : 'resumed';
+  }
+}
+
+/** init's segments_ttl, clamped to the protocol's bounds and to the stream's max age. */
+function transferTtlMs(ctx: AssemblerContext, segmentsTtlSeconds: number | undefined): number {
+  if (segmentsTtlSeconds === undefined) return ctx.config.segmentsTtl;
+  return Math.min(clampSegmentsTtl(segmentsTtlSeconds) * 1000, ctx.config.segmentsTtl);
+}

@@ -1,0 +1,119 @@
+import type { AssemblerContext } from './context.js';
+import { assembleTransfer, replyToFin } from './assemble.js';
+import { planAssembly } from './plan.js';
+
+/** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
+const SWEEP_INTERVAL_MS = 1000;
+
+/**
+ * Runs assemblies with bounded concurrency. Requests come from the recording handlers (a
+ * transfer just became ready) and from the due index, which every assembler sweeps: fin
+ * graces that ran out, leases of assemblers that died, retries after storage errors. A request
+ * beyond this process's capacity goes to the due index, where any assembler may take it.
+ */
+export class AssemblyScheduler {
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly shutdown = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  private draining = false;
+
+  constructor(private readonly ctx: AssemblerContext) {}
+
+  get active(): number {
+    return this.running.size;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+  }
+
+  request(key: string): void {
+    if (this.running.has(key)) return;
+    if (this.draining || this.running.size >= this.ctx.config.assemblyConcurrency) {
+      this.ctx.store.scheduleCheck(key, Date.now()).catch((err: unknown) => this.ctx.logger.error({ err, key }, 'could not schedule'));
+      return;
+    }
+    const attempt = this.attempt(key)
+      .catch((err: unknown) => {
+        this.ctx.logger.error({ err, key }, 'assembly attempt failed; the due index retries it');
+      })
+      .finally(() => {
+        this.running.delete(key);
+        this.ctx.metrics.activeAssemblies.set(this.running.size);
+      });
+    this.running.set(key, attempt);
+    this.ctx.metrics.activeAssemblies.set(this.running.size);
+  }
+
+  private async attempt(key: string): Promise<void> {
+    const { store, config, metrics } = this.ctx;
+    const now = Date.now();
+    const taken = await store.acquireLease(key, this.ctx.owner, config.leaseTtl, now);
+    if (taken.status !== 'acquired') {
+      if (taken.status === 'busy') await store.scheduleCheck(key, now + config.leaseTtl);
+      else await this.settleNotReady(key);
+      return;
+    }
+    await store.scheduleCheck(key, now + 2 * config.leaseTtl);
+    const record = await store.get(key);
+    if (!record) return;
+    this.ctx.events.publish({ key, state: 'assembling' });
+    const result = await assembleTransfer(this.ctx, taken.lease, record, this.shutdown.signal);
+    metrics.assemblies.inc({ result });
+  }
+
+  /** Facts are missing: keep waiting within the fin grace, else answer the fin. */
+  private async settleNotReady(key: string): Promise<void> {
+    const { store, config } = this.ctx;
+    const record = await store.get(key);
+    if (!record || record.state !== 'receiving' || record.finAt === undefined || record.finSize === undefined) {
+      await store.unschedule(key);
+      return;
+    }
+    const deadline = record.finAt + config.finGrace;
+    const now = Date.now();
+    if (now < deadline) {
+      await store.scheduleCheck(key, deadline);
+      return;
+    }
+    const { missing } = planAssembly(await store.segments(key), record.finSize);
+    const expired = await store.expireFin(key, record.finAt, now, missing);
+    if (expired.status === 'expired') {
+      this.ctx.metrics.assemblies.inc({ result: 'incomplete' });
+      this.ctx.logger.info({ key, clientId: record.clientId, fileId: record.fileId, missing: missing.length, init: record.filemeta !== undefined }, 'fin grace ran out');
+      this.ctx.events.publish({ key, state: 'receiving', reason: 'incomplete' });
+      await replyToFin(this.ctx, key, expired.finReply, { reason: 'incomplete', missing });
+    }
+    await store.unschedule(key);
+  }
+
+  private async sweep(): Promise<void> {
+    const free = this.ctx.config.assemblyConcurrency - this.running.size;
+    if (this.sweeping || free <= 0 || this.draining) return;
+    this.sweeping = true;
+    try {
+      const keys = await this.ctx.store.claimDue(Date.now(), free, this.ctx.config.leaseTtl);
+      for (const key of keys) this.request(key);
+    } catch (err) {
+      this.ctx.logger.warn({ err }, 'due index sweep failed');
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /**
+   * Stops taking work; lets running assemblies finish within `graceMs`, then stops them, which
+   * hands their transfers back (lease released, due now) to the other assemblers.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.draining = true;
+    clearInterval(this.timer);
+    const all = Promise.allSettled([...this.running.values()]);
+    const timedOut = await Promise.race([all.then(() => false), sleep(graceMs).then(() => true)]);
+    this.shutdown.abort(new Error('shutting down'));
+    if (timedOut) await all;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
