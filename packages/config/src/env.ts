@@ -18,17 +18,27 @@ export class ConfigError extends Error {
 
 type Environment = Record<string, string | undefined>;
 type Schema = Record<string, Variable<unknown>>;
-export type ConfigOf<S extends Schema> = { [K in keyof S]: S[K] extends Variable<infer T> ? T : never };
+export type ConfigOf<S extends Schema> = {
+  [K in keyof S]: S[K] extends Variable<infer T> ? T : never;
+};
 
 function isProblem(value: unknown): value is { problem: string } {
-  return typeof value === 'object' && value !== null && 'problem' in value && Object.keys(value).length === 1;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'problem' in value &&
+    Object.keys(value).length === 1
+  );
 }
 
 /**
  * Reads every variable of the schema, and reports ALL problems at once so an operator
  * fixes a deployment in one round, not one variable per restart.
  */
-export function loadConfig<S extends Schema>(schema: S, env: Environment = process.env): ConfigOf<S> {
+export function loadConfig<S extends Schema>(
+  schema: S,
+  env: Environment = process.env,
+): ConfigOf<S> {
   const problems: string[] = [];
   const config: Record<string, unknown> = {};
   for (const [field, variable] of Object.entries(schema)) {
@@ -39,7 +49,8 @@ export function loadConfig<S extends Schema>(schema: S, env: Environment = proce
       continue;
     }
     const value = variable.read(text);
-    if (isProblem(value)) problems.push(`${variable.name}=${JSON.stringify(text)}: ${value.problem}`);
+    if (isProblem(value))
+      problems.push(`${variable.name}=${JSON.stringify(text)}: ${value.problem}`);
     else config[field] = value;
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -59,7 +70,12 @@ export const vars = {
   string(name: string, defaultText: string | undefined, description: string): Variable<string> {
     return variable(name, defaultText, description, (text) => text);
   },
-  url(name: string, defaultText: string, description: string, schemes: readonly string[]): Variable<string> {
+  url(
+    name: string,
+    defaultText: string,
+    description: string,
+    schemes: readonly string[],
+  ): Variable<string> {
     return variable(name, defaultText, description, (text) => {
       for (const part of text.split(',')) {
         let url: URL;
@@ -75,7 +91,13 @@ export const vars = {
       return text;
     });
   },
-  integer(name: string, defaultText: string, description: string, min: number, max = Number.MAX_SAFE_INTEGER): Variable<number> {
+  integer(
+    name: string,
+    defaultText: string,
+    description: string,
+    min: number,
+    max = Number.MAX_SAFE_INTEGER,
+  ): Variable<number> {
     return variable(name, defaultText, description, (text) => {
       const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
       if (!Number.isSafeInteger(value) || value < min || value > max) {
@@ -95,14 +117,22 @@ export const vars = {
   bytes(name: string, defaultText: string, description: string, min = 0): Variable<number> {
     return variable(name, defaultText, description, (text) => {
       const value = parseByteSize(text);
-      if (value === undefined) return { problem: 'expected a byte size such as 65536, 64KiB, 16MiB' };
+      if (value === undefined)
+        return { problem: 'expected a byte size such as 65536, 64KiB, 16MiB' };
       if (value < min) return { problem: `must be at least ${min} bytes` };
       return value;
     });
   },
-  oneOf<T extends string>(name: string, defaultText: T, description: string, values: readonly T[]): Variable<T> {
+  oneOf<T extends string>(
+    name: string,
+    defaultText: T,
+    description: string,
+    values: readonly T[],
+  ): Variable<T> {
     return variable(name, defaultText, description, (text) =>
-      (values as readonly string[]).includes(text) ? (text as T) : { problem: `expected one of ${values.join(', ')}` },
+      (values as readonly string[]).includes(text)
+        ? (text as T)
+        : { problem: `expected one of ${values.join(', ')}` },
     );
   },
   list(name: string, defaultText: string, description: string): Variable<string[]> {
@@ -113,11 +143,16 @@ export const vars = {
         .filter((item) => item !== ''),
     );
   },
-  hostPort(name: string, defaultText: string, description: string): Variable<{ host: string; port: number }> {
+  hostPort(
+    name: string,
+    defaultText: string,
+    description: string,
+  ): Variable<{ host: string; port: number }> {
     return variable<{ host: string; port: number }>(name, defaultText, description, (text) => {
       const match = /^(\[[^\]]+\]|[^:]*):(\d{1,5})$/.exec(text.trim());
       const port = Number(match?.[2]);
-      if (!match || port > 65535) return { problem: 'expected host:port, e.g. 127.0.0.1:50051 or 0.0.0.0:9101' };
+      if (!match || port > 65535)
+        return { problem: 'expected host:port, e.g. 127.0.0.1:50051 or 0.0.0.0:9101' };
       return { host: (match[1] ?? '').replace(/^\[|\]$/g, '') || '0.0.0.0', port };
     });
   },

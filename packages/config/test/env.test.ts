@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, MQFT_VARIABLES, loadConfig, parseByteSize, parseDuration, vars } from '../src/index.js';
+import {
+  ConfigError,
+  MQFT_VARIABLES,
+  loadConfig,
+  parseByteSize,
+  parseDuration,
+  vars,
+} from '../src/index.js';
 
 describe('parseDuration', () => {
   it.each([
@@ -9,7 +16,9 @@ describe('parseDuration', () => {
     ['24h', 86_400_000],
     ['1500', 1500],
   ])('reads %s', (text, expected) => expect(parseDuration(text)).toBe(expected));
-  it.each(['', 'soon', '-3s', '3 parsecs'])('rejects %j', (text) => expect(parseDuration(text)).toBeUndefined());
+  it.each(['', 'soon', '-3s', '3 parsecs'])('rejects %j', (text) =>
+    expect(parseDuration(text)).toBeUndefined(),
+  );
 });
 
 describe('parseByteSize', () => {
@@ -20,7 +29,9 @@ describe('parseByteSize', () => {
     ['64GiB', 64 * 2 ** 30],
     ['1GB', 1e9],
   ])('reads %s', (text, expected) => expect(parseByteSize(text)).toBe(expected));
-  it.each(['', 'lots', '12 parsecs', '-1'])('rejects %j', (text) => expect(parseByteSize(text)).toBeUndefined());
+  it.each(['', 'lots', '12 parsecs', '-1'])('rejects %j', (text) =>
+    expect(parseByteSize(text)).toBeUndefined(),
+  );
 });
 
 describe('loadConfig', () => {
@@ -50,7 +61,12 @@ describe('loadConfig', () => {
   });
 
   it('reports every problem at once, naming the variable', () => {
-    const env = { MQFT_NATS_URL: 'http://x', MQFT_FIN_GRACE: 'soon', MQFT_LAYOUT: 'flat', MQFT_INGEST_CONNECTIONS: '0' };
+    const env = {
+      MQFT_NATS_URL: 'http://x',
+      MQFT_FIN_GRACE: 'soon',
+      MQFT_LAYOUT: 'flat',
+      MQFT_INGEST_CONNECTIONS: '0',
+    };
     let error: unknown;
     try {
       loadConfig(schema, env);
@@ -60,10 +76,14 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems;
     expect(problems).toHaveLength(4);
-    expect(problems.join('\n')).toMatch(/MQFT_NATS_URL="http:\/\/x": scheme http: is not one of nats:, tls:/);
+    expect(problems.join('\n')).toMatch(
+      /MQFT_NATS_URL="http:\/\/x": scheme http: is not one of nats:, tls:/,
+    );
     expect(problems.join('\n')).toMatch(/MQFT_FIN_GRACE="soon": expected a duration/);
     expect(problems.join('\n')).toMatch(/MQFT_LAYOUT="flat": expected one of emqx, scoped/);
-    expect(problems.join('\n')).toMatch(/MQFT_INGEST_CONNECTIONS="0": expected a whole number from 1/);
+    expect(problems.join('\n')).toMatch(
+      /MQFT_INGEST_CONNECTIONS="0": expected a whole number from 1/,
+    );
   });
 
   it('requires variables without a default', () => {

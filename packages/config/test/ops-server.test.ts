@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Counter } from 'prom-client';
-import { createLogger, createMetricsRegistry, startOpsServer, type OpsServer } from '../src/index.js';
+import {
+  createLogger,
+  createMetricsRegistry,
+  startOpsServer,
+  type OpsServer,
+} from '../src/index.js';
 
 describe('ops server', () => {
   let server: OpsServer | undefined;

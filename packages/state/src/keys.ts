@@ -42,5 +42,6 @@ export function clientCreatedIndexKey(prefix: string, clientKeyPart: string): st
 
 /** A key prefix must not contain a hash tag of its own, or every key would share one slot. */
 export function assertRedisPrefix(prefix: string): void {
-  if (/[{}]/.test(prefix)) throw new Error(`MQFT_REDIS_PREFIX=${JSON.stringify(prefix)} must not contain { or }`);
+  if (/[{}]/.test(prefix))
+    throw new Error(`MQFT_REDIS_PREFIX=${JSON.stringify(prefix)} must not contain { or }`);
 }

@@ -30,7 +30,10 @@ export interface TransferRecord {
 const num = (text: string | undefined): number | undefined =>
   text === undefined || text === '' ? undefined : Number(text);
 
-export function parseTransferRecord(key: string, hash: Record<string, string>): TransferRecord | undefined {
+export function parseTransferRecord(
+  key: string,
+  hash: Record<string, string>,
+): TransferRecord | undefined {
   if (!hash.state) return undefined;
   const record: TransferRecord = {
     key,

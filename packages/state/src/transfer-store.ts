@@ -1,10 +1,21 @@
 import type { Redis } from 'ioredis';
 import { parseTransferKey } from '@mqft/protocol';
-import { clientActiveKey, clientCreatedIndexKey, createdIndexKey, dueIndexKey, transferKeys } from './keys.js';
+import {
+  clientActiveKey,
+  clientCreatedIndexKey,
+  createdIndexKey,
+  dueIndexKey,
+  transferKeys,
+} from './keys.js';
 import type { RedisClient } from './redis.js';
 import * as scripts from './scripts.js';
 import { ALL_SCRIPTS, type ScriptDefinition } from './scripts.js';
-import { parseSegmentMap, parseTransferRecord, type SegmentLocation, type TransferRecord } from './transfer-record.js';
+import {
+  parseSegmentMap,
+  parseTransferRecord,
+  type SegmentLocation,
+  type TransferRecord,
+} from './transfer-record.js';
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
@@ -40,14 +51,25 @@ export class TransferStore {
     this.scripts.set(script.name, call.bind(client));
   }
 
-  private run(script: ScriptDefinition, keys: string[], args: (string | number)[]): Promise<unknown> {
+  private run(
+    script: ScriptDefinition,
+    keys: string[],
+    args: (string | number)[],
+  ): Promise<unknown> {
     const call = this.scripts.get(script.name);
     if (!call) throw new Error(`unknown script ${script.name}`);
     return call(...keys, ...args);
   }
 
-  private async runPair(script: ScriptDefinition, keys: string[], args: (string | number)[]): Promise<[string, string]> {
-    const result = (await this.run(script, keys, args)) as [string | number, string | number | undefined];
+  private async runPair(
+    script: ScriptDefinition,
+    keys: string[],
+    args: (string | number)[],
+  ): Promise<[string, string]> {
+    const result = (await this.run(script, keys, args)) as [
+      string | number,
+      string | number | undefined,
+    ];
     return [String(result[0]), result[1] === undefined ? '' : String(result[1])];
   }
 
@@ -55,64 +77,112 @@ export class TransferStore {
     return transferKeys(this.prefix, key);
   }
 
-  async recordSegment(key: string, s: { offset: number; seq: number; length: number; now: number; ttlMs: number }): Promise<'ready' | 'recorded' | 'complete' | 'aborted' | 'failed'> {
+  async recordSegment(
+    key: string,
+    s: { offset: number; seq: number; length: number; now: number; ttlMs: number },
+  ): Promise<'ready' | 'recorded' | 'complete' | 'aborted' | 'failed'> {
     const k = this.keys(key);
-    const [status] = await this.runPair(scripts.recordSegment, [k.meta, k.segs], [s.offset, s.seq, s.length, s.now, s.ttlMs]);
+    const [status] = await this.runPair(
+      scripts.recordSegment,
+      [k.meta, k.segs],
+      [s.offset, s.seq, s.length, s.now, s.ttlMs],
+    );
     return status as 'ready';
   }
 
   async recordInit(
     key: string,
-    init: { canonical: string; filemetaJson: string; name: string; clientId: string; fileId: string; now: number; ttlMs: number; declaredSize?: number; checksum?: string },
+    init: {
+      canonical: string;
+      filemetaJson: string;
+      name: string;
+      clientId: string;
+      fileId: string;
+      now: number;
+      ttlMs: number;
+      declaredSize?: number;
+      checksum?: string;
+    },
   ): Promise<{ status: 'created' | 'same' | 'conflict' | 'aborted' | 'complete'; ready: boolean }> {
     const k = this.keys(key);
-    const [status, ready] = await this.runPair(scripts.recordInit, [k.meta, k.segs], [
-      init.canonical,
-      init.filemetaJson,
-      init.name,
-      init.clientId,
-      init.fileId,
-      init.now,
-      init.ttlMs,
-      init.declaredSize ?? '',
-      init.checksum ?? '',
-    ]);
+    const [status, ready] = await this.runPair(
+      scripts.recordInit,
+      [k.meta, k.segs],
+      [
+        init.canonical,
+        init.filemetaJson,
+        init.name,
+        init.clientId,
+        init.fileId,
+        init.now,
+        init.ttlMs,
+        init.declaredSize ?? '',
+        init.checksum ?? '',
+      ],
+    );
     return { status: status as 'created', ready: ready === '1' };
   }
 
   async recordFin(
     key: string,
-    fin: { size: number; checksum?: string; reply: string; now: number; ttlMs: number; clientId: string; fileId: string },
-  ): Promise<{ status: 'complete' | 'aborted' | 'failed' | 'assembling' | 'ready' | 'waiting'; location: string }> {
+    fin: {
+      size: number;
+      checksum?: string;
+      reply: string;
+      now: number;
+      ttlMs: number;
+      clientId: string;
+      fileId: string;
+    },
+  ): Promise<{
+    status: 'complete' | 'aborted' | 'failed' | 'assembling' | 'ready' | 'waiting';
+    location: string;
+  }> {
     const k = this.keys(key);
-    const [status, location] = await this.runPair(scripts.recordFin, [k.meta, k.segs], [
-      fin.size,
-      fin.checksum ?? '',
-      fin.reply,
-      fin.now,
-      fin.ttlMs,
-      fin.clientId,
-      fin.fileId,
-    ]);
+    const [status, location] = await this.runPair(
+      scripts.recordFin,
+      [k.meta, k.segs],
+      [fin.size, fin.checksum ?? '', fin.reply, fin.now, fin.ttlMs, fin.clientId, fin.fileId],
+    );
     return { status: status as 'ready', location };
   }
 
-  async recordAbort(key: string, a: { now: number; ttlMs: number; clientId: string; fileId: string }): Promise<{ status: 'aborted' | 'complete'; uploadId: string }> {
+  async recordAbort(
+    key: string,
+    a: { now: number; ttlMs: number; clientId: string; fileId: string },
+  ): Promise<{ status: 'aborted' | 'complete'; uploadId: string }> {
     const k = this.keys(key);
-    const [status, uploadId] = await this.runPair(scripts.recordAbort, [k.meta, k.segs, k.lease], [a.now, a.ttlMs, a.clientId, a.fileId]);
+    const [status, uploadId] = await this.runPair(
+      scripts.recordAbort,
+      [k.meta, k.segs, k.lease],
+      [a.now, a.ttlMs, a.clientId, a.fileId],
+    );
     return { status: status as 'aborted', uploadId };
   }
 
-  async acquireLease(key: string, owner: string, ttlMs: number, now: number): Promise<{ status: 'acquired'; lease: Lease } | { status: 'busy' | 'not_ready'; state: string }> {
+  async acquireLease(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    now: number,
+  ): Promise<
+    { status: 'acquired'; lease: Lease } | { status: 'busy' | 'not_ready'; state: string }
+  > {
     const k = this.keys(key);
-    const [status, value] = await this.runPair(scripts.acquireLease, [k.meta, k.lease], [owner, ttlMs, now]);
+    const [status, value] = await this.runPair(
+      scripts.acquireLease,
+      [k.meta, k.lease],
+      [owner, ttlMs, now],
+    );
     if (status !== 'acquired') return { status: status as 'busy', state: value };
     const token = Number(value);
     return { status: 'acquired', lease: { key, token, value: `${token}:${owner}` } };
   }
 
   async renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
-    return (await this.run(scripts.renewLease, [this.keys(lease.key).lease], [lease.value, ttlMs])) === 1;
+    return (
+      (await this.run(scripts.renewLease, [this.keys(lease.key).lease], [lease.value, ttlMs])) === 1
+    );
   }
 
   async recordUpload(lease: Lease, uploadId: string): Promise<boolean> {
@@ -120,42 +190,60 @@ export class TransferStore {
     return (await this.run(scripts.recordUpload, [k.meta, k.lease], [lease.value, uploadId])) === 1;
   }
 
-  async complete(lease: Lease, done: { location: string; size: number; checksum: string; now: number }): Promise<{ status: 'complete' | 'lost'; finReply: string }> {
+  async complete(
+    lease: Lease,
+    done: { location: string; size: number; checksum: string; now: number },
+  ): Promise<{ status: 'complete' | 'lost'; finReply: string }> {
     const k = this.keys(lease.key);
-    const [status, finReply] = await this.runPair(scripts.completeTransfer, [k.meta, k.segs, k.lease], [
-      lease.value,
-      done.location,
-      done.size,
-      done.checksum,
-      done.now,
-      COMPLETE_KEEP_MS,
-    ]);
+    const [status, finReply] = await this.runPair(
+      scripts.completeTransfer,
+      [k.meta, k.segs, k.lease],
+      [lease.value, done.location, done.size, done.checksum, done.now, COMPLETE_KEEP_MS],
+    );
     return { status: status as 'complete', finReply };
   }
 
   async release(
     lease: Lease,
-    r: { mode: 'wait' | 'fail_fin' | 'reset'; reason: string; now: number; missing?: [number, number][] },
+    r: {
+      mode: 'wait' | 'fail_fin' | 'reset';
+      reason: string;
+      now: number;
+      missing?: [number, number][];
+    },
   ): Promise<{ status: 'released' | 'lost'; finReply: string }> {
     const k = this.keys(lease.key);
-    const [status, finReply] = await this.runPair(scripts.releaseTransfer, [k.meta, k.segs, k.lease], [
-      lease.value,
-      r.mode,
-      r.reason,
-      r.now,
-      r.missing ? JSON.stringify(r.missing) : '',
-    ]);
+    const [status, finReply] = await this.runPair(
+      scripts.releaseTransfer,
+      [k.meta, k.segs, k.lease],
+      [lease.value, r.mode, r.reason, r.now, r.missing ? JSON.stringify(r.missing) : ''],
+    );
     return { status: status as 'released', finReply };
   }
 
-  async expireFin(key: string, finAt: number, now: number, missing: [number, number][]): Promise<{ status: 'expired' | 'stale'; finReply: string }> {
-    const [status, finReply] = await this.runPair(scripts.expireFin, [this.keys(key).meta], [finAt, now, JSON.stringify(missing)]);
+  async expireFin(
+    key: string,
+    finAt: number,
+    now: number,
+    missing: [number, number][],
+  ): Promise<{ status: 'expired' | 'stale'; finReply: string }> {
+    const [status, finReply] = await this.runPair(
+      scripts.expireFin,
+      [this.keys(key).meta],
+      [finAt, now, JSON.stringify(missing)],
+    );
     return { status: status as 'expired', finReply };
   }
 
   /** Counts the transfer against its client's quota; false when the client is at its limit. */
   async admit(key: string, now: number, lapseAt: number, max: number): Promise<boolean> {
-    return (await this.run(scripts.admitTransfer, [this.clientActiveKey(key)], [key, now, lapseAt, max])) === 1;
+    return (
+      (await this.run(
+        scripts.admitTransfer,
+        [this.clientActiveKey(key)],
+        [key, now, lapseAt, max],
+      )) === 1
+    );
   }
 
   async releaseQuota(key: string): Promise<void> {
@@ -191,7 +279,11 @@ export class TransferStore {
   }
 
   async claimDue(now: number, limit: number, claimForMs: number): Promise<string[]> {
-    return (await this.run(scripts.claimDue, [dueIndexKey(this.prefix)], [now, limit, now + claimForMs])) as string[];
+    return (await this.run(
+      scripts.claimDue,
+      [dueIndexKey(this.prefix)],
+      [now, limit, now + claimForMs],
+    )) as string[];
   }
 
   /** Lists the transfer (idempotent: the first call's time stays, so the order is stable). */

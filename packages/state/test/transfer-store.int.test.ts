@@ -12,10 +12,19 @@ describe('TransferStore on a real Redis', () => {
   const now = () => Date.now();
   const ttlMs = 60_000;
   const init = (key: string, canonical = '{"name":"a"}') =>
-    store.recordInit(key, { canonical, filemetaJson: canonical, name: 'a', clientId: 'dev1', fileId: 'f', now: now(), ttlMs });
+    store.recordInit(key, {
+      canonical,
+      filemetaJson: canonical,
+      name: 'a',
+      clientId: 'dev1',
+      fileId: 'f',
+      now: now(),
+      ttlMs,
+    });
   const fin = (key: string, size: number) =>
     store.recordFin(key, { size, reply: 'r', now: now(), ttlMs, clientId: 'dev1', fileId: 'f' });
-  const seg = (key: string, offset: number, seq: number, length: number) => store.recordSegment(key, { offset, seq, length, now: now(), ttlMs });
+  const seg = (key: string, offset: number, seq: number, length: number) =>
+    store.recordSegment(key, { offset, seq, length, now: now(), ttlMs });
 
   beforeAll(() => {
     redis = createRedis(sharedRedisUrl());
@@ -34,7 +43,13 @@ describe('TransferStore on a real Redis', () => {
     expect((await init(key)).ready).toBe(false);
     expect(await seg(key, 0, 3, 5)).toBe('ready');
     const record = await store.get(key);
-    expect(record).toMatchObject({ state: 'receiving', bytes: 10, segCount: 2, finSize: 10, clientId: 'dev1' });
+    expect(record).toMatchObject({
+      state: 'receiving',
+      bytes: 10,
+      segCount: 2,
+      finSize: 10,
+      clientId: 'dev1',
+    });
   });
 
   it('counts a redelivered or replaced segment once, the later stream sequence winning', async () => {
@@ -66,9 +81,21 @@ describe('TransferStore on a real Redis', () => {
     if (first.status !== 'acquired') throw new Error('no lease');
     expect(await store.renewLease(first.lease, 10_000)).toBe(true);
     expect(await store.renewLease({ ...first.lease, value: '99:X' }, 10_000)).toBe(false);
-    const done = await store.complete(first.lease, { location: 'file:///x', size: 3, checksum: 'c', now: now() });
+    const done = await store.complete(first.lease, {
+      location: 'file:///x',
+      size: 3,
+      checksum: 'c',
+      now: now(),
+    });
     expect(done).toEqual({ status: 'complete', finReply: 'r' });
-    expect(await store.complete(first.lease, { location: 'file:///x', size: 3, checksum: 'c', now: now() })).toEqual({ status: 'lost', finReply: '' });
+    expect(
+      await store.complete(first.lease, {
+        location: 'file:///x',
+        size: 3,
+        checksum: 'c',
+        now: now(),
+      }),
+    ).toEqual({ status: 'lost', finReply: '' });
     expect(await fin(key, 3)).toEqual({ status: 'complete', location: 'file:///x' });
     expect(await seg(key, 0, 5, 3)).toBe('complete');
     expect(await store.segments(key)).toEqual([]);
@@ -83,8 +110,14 @@ describe('TransferStore on a real Redis', () => {
     const second = await store.acquireLease(key, 'B', 10_000, now());
     if (first.status !== 'acquired' || second.status !== 'acquired') throw new Error('no lease');
     expect(second.lease.token).toBeGreaterThan(first.lease.token);
-    expect((await store.complete(first.lease, { location: 'l', size: 0, checksum: 'c', now: now() })).status).toBe('lost');
-    expect((await store.complete(second.lease, { location: 'l', size: 0, checksum: 'c', now: now() })).status).toBe('complete');
+    expect(
+      (await store.complete(first.lease, { location: 'l', size: 0, checksum: 'c', now: now() }))
+        .status,
+    ).toBe('lost');
+    expect(
+      (await store.complete(second.lease, { location: 'l', size: 0, checksum: 'c', now: now() }))
+        .status,
+    ).toBe('complete');
   });
 
   it('release modes: wait keeps the fin, fail_fin drops it, reset drops segments too', async () => {
@@ -99,8 +132,18 @@ describe('TransferStore on a real Redis', () => {
     };
     await store.release(await take(), { mode: 'wait', reason: 'x', now: now() });
     expect((await store.get(key))?.finSize).toBe(5);
-    await store.release(await take(), { mode: 'fail_fin', reason: 'incomplete', now: now(), missing: [[1, 2]] });
-    expect(await store.get(key)).toMatchObject({ state: 'receiving', errorReason: 'incomplete', missing: [[1, 2]], bytes: 5 });
+    await store.release(await take(), {
+      mode: 'fail_fin',
+      reason: 'incomplete',
+      now: now(),
+      missing: [[1, 2]],
+    });
+    expect(await store.get(key)).toMatchObject({
+      state: 'receiving',
+      errorReason: 'incomplete',
+      missing: [[1, 2]],
+      bytes: 5,
+    });
     expect((await store.get(key))?.finSize).toBeUndefined();
     await fin(key, 5);
     await store.release(await take(), { mode: 'reset', reason: 'checksum_mismatch', now: now() });
@@ -112,7 +155,9 @@ describe('TransferStore on a real Redis', () => {
     const key = freshKey();
     await init(key);
     await seg(key, 0, 1, 5);
-    expect((await store.recordAbort(key, { now: now(), ttlMs, clientId: 'dev1', fileId: 'f' })).status).toBe('aborted');
+    expect(
+      (await store.recordAbort(key, { now: now(), ttlMs, clientId: 'dev1', fileId: 'f' })).status,
+    ).toBe('aborted');
     expect((await init(key)).status).toBe('aborted');
     expect((await fin(key, 5)).status).toBe('aborted');
     expect(await seg(key, 0, 2, 5)).toBe('aborted');

@@ -48,7 +48,9 @@ export interface MqftStack {
  * by default, isolated by a unique stream name and key prefix).
  */
 export async function startMqftStack(options: MqftStackOptions): Promise<MqftStack> {
-  const broker = options.mqttUrl ? undefined : await startMosquitto(options.mosquittoPort ? { port: options.mosquittoPort } : {});
+  const broker = options.mqttUrl
+    ? undefined
+    : await startMosquitto(options.mosquittoPort ? { port: options.mosquittoPort } : {});
   const mqttUrl = options.mqttUrl ?? (broker as ServerHandle).url;
   const ownNames = options.stream === undefined;
   const stream = options.stream ?? uniqueName('MQFT_E2E');
@@ -74,7 +76,8 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
   let ingestIndex = 0;
   const add = async (service: 'ingest' | 'assembler' | 'control'): Promise<ServerHandle> => {
     // Each ingest process has stable clientIds of its own (persistent sessions).
-    const extra: Record<string, string> = service === 'ingest' ? { MQFT_MQTT_CLIENT_ID: `${stream}-i${ingestIndex++}` } : {};
+    const extra: Record<string, string> =
+      service === 'ingest' ? { MQFT_MQTT_CLIENT_ID: `${stream}-i${ingestIndex++}` } : {};
     const handle = await startMqftService(service, { ...env, ...extra });
     if (service === 'ingest') ingests.push(handle);
     else if (service === 'assembler') assemblers.push(handle);
@@ -82,7 +85,9 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
     return handle;
   };
   const stop = async () => {
-    await Promise.allSettled([...ingests, ...assemblers, ...(control ? [control] : [])].map((s) => s.stop()));
+    await Promise.allSettled(
+      [...ingests, ...assemblers, ...(control ? [control] : [])].map((s) => s.stop()),
+    );
     await broker?.stop();
     if (ownNames) await deleteStackData(natsUrl, stream, redisUrl, redisPrefix);
   };
@@ -111,7 +116,12 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
   };
 }
 
-async function deleteStackData(natsUrl: string, stream: string, redisUrl: string, prefix: string): Promise<void> {
+async function deleteStackData(
+  natsUrl: string,
+  stream: string,
+  redisUrl: string,
+  prefix: string,
+): Promise<void> {
   const nc = await connect({ servers: natsUrl.split(',') });
   try {
     await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);

@@ -33,14 +33,21 @@ export async function assembleTransfer(
   record: TransferRecord,
   shutdown: AbortSignal,
 ): Promise<AssemblyResult> {
-  const log = ctx.logger.child({ key: lease.key, clientId: record.clientId, fileId: record.fileId, token: lease.token });
+  const log = ctx.logger.child({
+    key: lease.key,
+    clientId: record.clientId,
+    fileId: record.fileId,
+    token: lease.token,
+  });
   const size = record.finSize ?? 0;
   const segments = await ctx.store.segments(lease.key);
   const plan = planAssembly(segments, size);
   const purgeBelow = segments.reduce((max, s) => Math.max(max, s.seq), 0) + 1;
   if (plan.missing.length > 0) return settleIncomplete(ctx, lease, record, plan.missing);
 
-  const keeper = new LeaseKeeper(ctx.store, lease, ctx.config.leaseTtl, (err) => log.warn({ err }, 'lease renewal failed'));
+  const keeper = new LeaseKeeper(ctx.store, lease, ctx.config.leaseTtl, (err) =>
+    log.warn({ err }, 'lease renewal failed'),
+  );
   const target = storedFileTarget(record);
   let upload: FileUpload | undefined;
   const started = performance.now();
@@ -50,7 +57,14 @@ export async function assembleTransfer(
     await ctx.store.recordUpload(lease, upload.uploadId);
     const hash = createHash('sha256');
     const subject = commandSubject(ctx.config.stream, lease.key);
-    for await (const bytes of readPlannedBytes({ jsm: ctx.jsm, stream: ctx.config.stream, subject, pieces: plan.pieces, window: READ_WINDOW, signal: AbortSignal.any([keeper.signal, shutdown]) })) {
+    for await (const bytes of readPlannedBytes({
+      jsm: ctx.jsm,
+      stream: ctx.config.stream,
+      subject,
+      pieces: plan.pieces,
+      window: READ_WINDOW,
+      signal: AbortSignal.any([keeper.signal, shutdown]),
+    })) {
       hash.update(bytes);
       await upload.write(bytes);
     }
@@ -62,18 +76,28 @@ export async function assembleTransfer(
     }
     if (!(await keeper.renew())) throw keeper.signal.reason;
     const done = await upload.complete({ size, sha256 });
-    const completed = await ctx.store.complete(lease, { location: done.location, size, checksum: sha256, now: Date.now() });
+    const completed = await ctx.store.complete(lease, {
+      location: done.location,
+      size,
+      checksum: sha256,
+      now: Date.now(),
+    });
     if (completed.status === 'lost') {
       log.warn('lease lost after the upload completed; the successor writes the same object');
       return 'lease_lost';
     }
     ctx.metrics.assemblySeconds.observe((performance.now() - started) / 1000);
     ctx.metrics.assembledBytes.inc(size);
-    log.info({ size, sha256, location: done.location, ms: Math.round(performance.now() - started) }, 'transfer complete');
+    log.info(
+      { size, sha256, location: done.location, ms: Math.round(performance.now() - started) },
+      'transfer complete',
+    );
     await finishComplete(ctx, lease.key, completed.finReply, done.location);
     return 'complete';
   } catch (err) {
-    await upload?.abort().catch((abortErr: unknown) => log.warn({ err: abortErr }, 'upload abort failed'));
+    await upload
+      ?.abort()
+      .catch((abortErr: unknown) => log.warn({ err: abortErr }, 'upload abort failed'));
     if (keeper.signal.aborted) {
       log.warn('assembly stopped: lease lost');
       return 'lease_lost';
@@ -93,19 +117,36 @@ export async function assembleTransfer(
 }
 
 export function storedFileTarget(record: TransferRecord): StoredFileTarget {
-  return { clientId: record.clientId, fileId: record.fileId, name: record.name ?? '', filemetaJson: record.filemeta ?? '{}' };
+  return {
+    clientId: record.clientId,
+    fileId: record.fileId,
+    name: record.name ?? '',
+    filemetaJson: record.filemeta ?? '{}',
+  };
 }
 
-async function finishComplete(ctx: AssemblerContext, key: string, finReply: string, location: string): Promise<void> {
+async function finishComplete(
+  ctx: AssemblerContext,
+  key: string,
+  finReply: string,
+  location: string,
+): Promise<void> {
   ctx.events.publish({ key, state: 'complete', location });
   await replyToFin(ctx, key, finReply, { reason: 'success', location });
   // The file is safe in storage: the segments may go, and the quota slot frees.
-  await ctx.jsm.streams.purge(ctx.config.stream, { filter: commandSubject(ctx.config.stream, key) });
+  await ctx.jsm.streams.purge(ctx.config.stream, {
+    filter: commandSubject(ctx.config.stream, key),
+  });
   await Promise.all([ctx.store.releaseQuota(key), ctx.store.unschedule(key)]);
 }
 
 /** Gaps remain: wait within the fin grace, else answer the fin with the missing ranges. */
-async function settleIncomplete(ctx: AssemblerContext, lease: Lease, record: TransferRecord, missing: [number, number][]): Promise<AssemblyResult> {
+async function settleIncomplete(
+  ctx: AssemblerContext,
+  lease: Lease,
+  record: TransferRecord,
+  missing: [number, number][],
+): Promise<AssemblyResult> {
   const deadline = (record.finAt ?? 0) + ctx.config.finGrace;
   const now = Date.now();
   if (now < deadline) {
@@ -113,7 +154,12 @@ async function settleIncomplete(ctx: AssemblerContext, lease: Lease, record: Tra
     await ctx.store.scheduleCheck(lease.key, deadline);
     return 'incomplete_waiting';
   }
-  const released = await ctx.store.release(lease, { mode: 'fail_fin', reason: 'incomplete', now, missing });
+  const released = await ctx.store.release(lease, {
+    mode: 'fail_fin',
+    reason: 'incomplete',
+    now,
+    missing,
+  });
   if (released.status === 'released') {
     ctx.events.publish({ key: lease.key, state: 'receiving', reason: 'incomplete' });
     await replyToFin(ctx, lease.key, released.finReply, { reason: 'incomplete', missing });
@@ -135,7 +181,10 @@ async function failAndReset(
 ): Promise<AssemblyResult> {
   const released = await ctx.store.release(lease, { mode: 'reset', reason, now: Date.now() });
   if (released.status === 'released') {
-    await ctx.jsm.streams.purge(ctx.config.stream, { filter: commandSubject(ctx.config.stream, lease.key), seq: purgeBelow });
+    await ctx.jsm.streams.purge(ctx.config.stream, {
+      filter: commandSubject(ctx.config.stream, lease.key),
+      seq: purgeBelow,
+    });
     ctx.events.publish({ key: lease.key, state: 'receiving', reason });
     await replyToFin(ctx, lease.key, released.finReply, { reason });
   }

@@ -3,7 +3,12 @@ import { createMetricsRegistry, type Logger } from '@mqft/config';
 import { connectMqtt, createResultPublisher, endMqtt } from '@mqft/mqtt';
 import { ANONYMOUS_CLIENT_ID, parseTransferKey } from '@mqft/protocol';
 import { createStorage } from '@mqft/storage';
-import { assertStreamName, connectNats, ensureAssemblerConsumer, ensureCommandStream } from '@mqft/stream';
+import {
+  assertStreamName,
+  connectNats,
+  ensureAssemblerConsumer,
+  ensureCommandStream,
+} from '@mqft/stream';
 import { assertRedisPrefix, createRedis, redisReady, TransferStore } from '@mqft/state';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
@@ -26,7 +31,11 @@ export interface RunningAssembler {
 }
 
 /** Wires the assembler: connections, stream and consumer, recording, assembly, sweeping. */
-export async function startAssembler(config: AssemblerConfig, logger: Logger, registry = createMetricsRegistry('assembler')): Promise<RunningAssembler> {
+export async function startAssembler(
+  config: AssemblerConfig,
+  logger: Logger,
+  registry = createMetricsRegistry('assembler'),
+): Promise<RunningAssembler> {
   assertStreamName(config.stream);
   assertRedisPrefix(config.redisPrefix);
   const owner = `${config.mqttClientId}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -44,7 +53,11 @@ export async function startAssembler(config: AssemblerConfig, logger: Logger, re
   });
 
   const jsm = await jetstreamManager(nc);
-  await ensureCommandStream(jsm, { name: config.stream, replicas: config.streamReplicas, maxAgeMs: config.segmentsTtl });
+  await ensureCommandStream(jsm, {
+    name: config.stream,
+    replicas: config.streamReplicas,
+    maxAgeMs: config.segmentsTtl,
+  });
   await ensureAssemblerConsumer(jsm, config.stream, {
     durable: ASSEMBLER_DURABLE,
     ackWaitMs: 30_000,
@@ -55,10 +68,13 @@ export async function startAssembler(config: AssemblerConfig, logger: Logger, re
   const sendResult: ResultSender = async (key, reply, result) => {
     const id = parseTransferKey(key);
     if (!id) return;
-    await publisher.publish({ reply, clientId: id.clientId, anonymous: id.clientId === ANONYMOUS_CLIENT_ID }, result, logger.child({ key, clientId: id.clientId, fileId: id.fileId }));
+    await publisher.publish(
+      { reply, clientId: id.clientId, anonymous: id.clientId === ANONYMOUS_CLIENT_ID },
+      result,
+      logger.child({ key, clientId: id.clientId, fileId: id.fileId }),
+    );
   };
 
-  let scheduler: AssemblyScheduler | undefined;
   const ctx: AssemblerContext = {
     config,
     store: new TransferStore(redis, config.redisPrefix),
@@ -69,18 +85,27 @@ export async function startAssembler(config: AssemblerConfig, logger: Logger, re
     metrics,
     logger,
     owner,
-    requestAssembly: (key) => scheduler?.request(key),
+    // Called only once messages flow, after the scheduler below exists.
+    requestAssembly: (key) => scheduler.request(key),
   };
-  scheduler = new AssemblyScheduler(ctx);
+  const scheduler = new AssemblyScheduler(ctx);
   scheduler.start();
-  const consumer = new CommandConsumer(ctx, await jetstream(nc).consumers.get(config.stream, ASSEMBLER_DURABLE), config.recordConcurrency);
+  const consumer = new CommandConsumer(
+    ctx,
+    await jetstream(nc).consumers.get(config.stream, ASSEMBLER_DURABLE),
+    config.recordConcurrency,
+  );
   await consumer.start();
   const stopBacklog = watchConsumerBacklog(jsm, config.stream, ASSEMBLER_DURABLE, metrics, logger);
   logger.info({ owner, stream: config.stream, storage: storage.kind }, 'assembler started');
 
   return {
     registry,
-    checks: { nats: () => !nc.isClosed(), redis: () => redisReady(redis), mqtt: () => mqtt.connected },
+    checks: {
+      nats: () => !nc.isClosed(),
+      redis: () => redisReady(redis),
+      mqtt: () => mqtt.connected,
+    },
     async stop() {
       stopBacklog();
       await consumer.stop();

@@ -3,7 +3,14 @@ import type { Logger } from '@mqft/config';
 import type { AssemblerMetrics } from './metrics.js';
 
 /** Publishes the shared consumer's backlog as gauges (the HPA scales assemblers on it). */
-export function watchConsumerBacklog(jsm: JetStreamManager, stream: string, durable: string, metrics: AssemblerMetrics, logger: Logger, intervalMs = 5000): () => void {
+export function watchConsumerBacklog(
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+  metrics: AssemblerMetrics,
+  logger: Logger,
+  intervalMs = 5000,
+): () => void {
   const timer = setInterval(() => {
     jsm.consumers
       .info(stream, durable)

@@ -26,6 +26,8 @@ export const assemblerConfigSchema = {
 
 export type AssemblerConfig = ConfigOf<typeof assemblerConfigSchema>;
 
-export function loadAssemblerConfig(env: Record<string, string | undefined> = process.env): AssemblerConfig {
+export function loadAssemblerConfig(
+  env: Record<string, string | undefined> = process.env,
+): AssemblerConfig {
   return loadConfig(assemblerConfigSchema, env);
 }

@@ -42,19 +42,29 @@ export class CommandConsumer {
       const command = decodeCommandHeaders(msg.headers);
       kind = command.kind;
       const timer = metrics.recordSeconds.startTimer({ kind });
-      const outcome = await RECORDERS[command.kind](this.ctx, command, { seq: msg.seq, data: msg.data });
+      const outcome = await RECORDERS[command.kind](this.ctx, command, {
+        seq: msg.seq,
+        data: msg.data,
+      });
       timer();
       msg.ack();
       metrics.commands.inc({ kind, outcome });
-      if (command.kind !== 'seg') logger.debug({ key: command.key, kind, outcome, seq: msg.seq }, 'command recorded');
+      if (command.kind !== 'seg')
+        logger.debug({ key: command.key, kind, outcome, seq: msg.seq }, 'command recorded');
     } catch (err) {
       if (err instanceof EnvelopeError) {
-        logger.error({ err, seq: msg.seq, subject: msg.subject }, 'unreadable stream message dropped');
+        logger.error(
+          { err, seq: msg.seq, subject: msg.subject },
+          'unreadable stream message dropped',
+        );
         metrics.commands.inc({ kind, outcome: 'unreadable' });
         msg.term();
         return;
       }
-      logger.warn({ err, seq: msg.seq, subject: msg.subject, kind }, 'command not recorded; redelivery later');
+      logger.warn(
+        { err, seq: msg.seq, subject: msg.subject, kind },
+        'command not recorded; redelivery later',
+      );
       metrics.commands.inc({ kind, outcome: 'retry' });
       msg.nak(NAK_DELAY_MS);
     }

@@ -21,7 +21,11 @@ export interface EventPublisher {
   publish(event: Omit<TransferEvent, 'at'>): void;
 }
 
-export function createEventPublisher(nc: NatsConnection, stream: string, logger: Logger): EventPublisher {
+export function createEventPublisher(
+  nc: NatsConnection,
+  stream: string,
+  logger: Logger,
+): EventPublisher {
   return {
     publish(event) {
       try {

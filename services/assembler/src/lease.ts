@@ -15,9 +15,12 @@ export class LeaseKeeper {
     private readonly ttlMs: number,
     onError: (err: unknown) => void,
   ) {
-    this.timer = setInterval(() => {
-      this.renew().catch(onError);
-    }, Math.max(250, Math.floor(ttlMs / 3)));
+    this.timer = setInterval(
+      () => {
+        this.renew().catch(onError);
+      },
+      Math.max(250, Math.floor(ttlMs / 3)),
+    );
     this.timer.unref();
   }
 

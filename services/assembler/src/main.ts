@@ -12,7 +12,12 @@ try {
 }
 const logger = createLogger('assembler', config.logLevel);
 const assembler = await startAssembler(config, logger);
-const ops = await startOpsServer({ ...config.httpAddr, registry: assembler.registry, checks: assembler.checks, logger });
+const ops = await startOpsServer({
+  ...config.httpAddr,
+  registry: assembler.registry,
+  checks: assembler.checks,
+  logger,
+});
 
 let stopping = false;
 const shutdown = (signal: string) => {

@@ -31,7 +31,9 @@ export class AssemblyScheduler {
   request(key: string): void {
     if (this.running.has(key)) return;
     if (this.draining || this.running.size >= this.ctx.config.assemblyConcurrency) {
-      this.ctx.store.scheduleCheck(key, Date.now()).catch((err: unknown) => this.ctx.logger.error({ err, key }, 'could not schedule'));
+      this.ctx.store
+        .scheduleCheck(key, Date.now())
+        .catch((err: unknown) => this.ctx.logger.error({ err, key }, 'could not schedule'));
       return;
     }
     const attempt = this.attempt(key)
@@ -67,7 +69,12 @@ export class AssemblyScheduler {
   private async settleNotReady(key: string): Promise<void> {
     const { store, config } = this.ctx;
     const record = await store.get(key);
-    if (!record || record.state !== 'receiving' || record.finAt === undefined || record.finSize === undefined) {
+    if (
+      !record ||
+      record.state !== 'receiving' ||
+      record.finAt === undefined ||
+      record.finSize === undefined
+    ) {
       await store.unschedule(key);
       return;
     }
@@ -81,7 +88,16 @@ export class AssemblyScheduler {
     const expired = await store.expireFin(key, record.finAt, now, missing);
     if (expired.status === 'expired') {
       this.ctx.metrics.assemblies.inc({ result: 'incomplete' });
-      this.ctx.logger.info({ key, clientId: record.clientId, fileId: record.fileId, missing: missing.length, init: record.filemeta !== undefined }, 'fin grace ran out');
+      this.ctx.logger.info(
+        {
+          key,
+          clientId: record.clientId,
+          fileId: record.fileId,
+          missing: missing.length,
+          init: record.filemeta !== undefined,
+        },
+        'fin grace ran out',
+      );
       this.ctx.events.publish({ key, state: 'receiving', reason: 'incomplete' });
       await replyToFin(this.ctx, key, expired.finReply, { reason: 'incomplete', missing });
     }

@@ -23,11 +23,14 @@ export async function* readPlannedBytes(options: {
   const fetchPiece = async (piece: PlanPiece): Promise<Uint8Array> => {
     const message = await jsm.direct.getMessage(stream, { seq: piece.seq });
     if (!message || message.subject !== subject) {
-      throw new SegmentsLostError(`stream message ${piece.seq} for offset ${piece.segmentOffset} is gone`);
+      throw new SegmentsLostError(
+        `stream message ${piece.seq} for offset ${piece.segmentOffset} is gone`,
+      );
     }
     const start = piece.from - piece.segmentOffset;
     const end = piece.to - piece.segmentOffset;
-    if (message.data.length < end) throw new SegmentsLostError(`stream message ${piece.seq} is shorter than recorded`);
+    if (message.data.length < end)
+      throw new SegmentsLostError(`stream message ${piece.seq} is shorter than recorded`);
     return message.data.subarray(start, end);
   };
 

@@ -38,23 +38,28 @@ describe('planAssembly', () => {
 
   it('covers exactly the bytes a naive byte map covers', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(60), fc.integer({ min: 1, max: 20 }))), fc.nat(70), (raw, size) => {
-        const unique = new Map(raw.map(([offset, length]) => [offset, seg(offset, length)]));
-        const plan = planAssembly([...unique.values()], size);
-        const covered = new Array<boolean>(size).fill(false);
-        for (const s of unique.values()) for (let i = s.offset; i < Math.min(size, s.offset + s.length); i++) covered[i] = true;
-        const fromPlan = new Array<boolean>(size).fill(false);
-        let last = 0;
-        for (const p of plan.pieces) {
-          expect(p.from).toBe(last === p.from ? last : p.from);
-          expect(p.from).toBeGreaterThanOrEqual(last);
-          for (let i = p.from; i < p.to; i++) fromPlan[i] = true;
-          last = p.to;
-        }
-        expect(fromPlan).toEqual(covered);
-        const gaps = plan.missing.reduce((n, [a, b]) => n + (b - a), 0);
-        expect(gaps).toBe(covered.filter((c) => !c).length);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(60), fc.integer({ min: 1, max: 20 }))),
+        fc.nat(70),
+        (raw, size) => {
+          const unique = new Map(raw.map(([offset, length]) => [offset, seg(offset, length)]));
+          const plan = planAssembly([...unique.values()], size);
+          const covered = new Array<boolean>(size).fill(false);
+          for (const s of unique.values())
+            for (let i = s.offset; i < Math.min(size, s.offset + s.length); i++) covered[i] = true;
+          const fromPlan = new Array<boolean>(size).fill(false);
+          let last = 0;
+          for (const p of plan.pieces) {
+            expect(p.from).toBe(last === p.from ? last : p.from);
+            expect(p.from).toBeGreaterThanOrEqual(last);
+            for (let i = p.from; i < p.to; i++) fromPlan[i] = true;
+            last = p.to;
+          }
+          expect(fromPlan).toEqual(covered);
+          const gaps = plan.missing.reduce((n, [a, b]) => n + (b - a), 0);
+          expect(gaps).toBe(covered.filter((c) => !c).length);
+        },
+      ),
     );
   });
 });

@@ -7,20 +7,35 @@ import type { RecordOutcome, StoredCommand } from './types.js';
  * abort: drops the transfer's state, its segments in the stream and any unfinished upload
  * (EMQX's abort is a no-op; mqft's really cleans up). A complete transfer stays complete.
  */
-export async function recordAbort(ctx: AssemblerContext, command: StreamCommand, stored: StoredCommand): Promise<RecordOutcome> {
+export async function recordAbort(
+  ctx: AssemblerContext,
+  command: StreamCommand,
+  stored: StoredCommand,
+): Promise<RecordOutcome> {
   const reply = command.reply;
   const id = parseTransferKey(command.key);
   if (!reply || !id) return 'invalid';
   const now = Date.now();
-  const result = await ctx.store.recordAbort(command.key, { now, ttlMs: ctx.config.segmentsTtl, ...id });
+  const result = await ctx.store.recordAbort(command.key, {
+    now,
+    ttlMs: ctx.config.segmentsTtl,
+    ...id,
+  });
   if (result.status === 'aborted') {
     // Everything before this abort goes; later commands of the transfer are refused anyway.
-    await ctx.jsm.streams.purge(ctx.config.stream, { filter: commandSubject(ctx.config.stream, command.key), seq: stored.seq });
+    await ctx.jsm.streams.purge(ctx.config.stream, {
+      filter: commandSubject(ctx.config.stream, command.key),
+      seq: stored.seq,
+    });
     const record = await ctx.store.get(command.key);
     if (result.uploadId !== '' && record?.name !== undefined) {
       await ctx.storage.abortUnfinished({ ...id, name: record.name }, result.uploadId);
     }
-    await Promise.all([ctx.store.releaseQuota(command.key), ctx.store.unschedule(command.key), ctx.store.indexTransfer(command.key, now)]);
+    await Promise.all([
+      ctx.store.releaseQuota(command.key),
+      ctx.store.unschedule(command.key),
+      ctx.store.indexTransfer(command.key, now),
+    ]);
     ctx.events.publish({ key: command.key, state: 'aborted' });
   }
   await ctx.sendResult(command.key, reply, { reason: 'success' });

@@ -7,7 +7,11 @@ import type { RecordOutcome, StoredCommand } from './types.js';
  * fin: records the request for assembly. It is answered later, by whichever assembler
  * finishes (or fails) the transfer; a fin for a complete transfer is answered at once.
  */
-export async function recordFin(ctx: AssemblerContext, command: StreamCommand, _stored: StoredCommand): Promise<RecordOutcome> {
+export async function recordFin(
+  ctx: AssemblerContext,
+  command: StreamCommand,
+  _stored: StoredCommand,
+): Promise<RecordOutcome> {
   const reply = command.reply;
   const id = parseTransferKey(command.key);
   if (!reply || !id || command.size === undefined) return 'invalid';

@@ -8,7 +8,11 @@ import type { RecordOutcome, StoredCommand } from './types.js';
 
 export type { RecordOutcome, StoredCommand } from './types.js';
 
-type Recorder = (ctx: AssemblerContext, command: StreamCommand, stored: StoredCommand) => Promise<RecordOutcome>;
+type Recorder = (
+  ctx: AssemblerContext,
+  command: StreamCommand,
+  stored: StoredCommand,
+) => Promise<RecordOutcome>;
 
 /** One handler per command kind (STYLE.md). */
 export const RECORDERS: Record<StreamCommandKind, Recorder> = {

@@ -1,4 +1,10 @@
-import { canonicalFileMeta, clampSegmentsTtl, parseFileMeta, ProtocolError, parseTransferKey } from '@mqft/protocol';
+import {
+  canonicalFileMeta,
+  clampSegmentsTtl,
+  parseFileMeta,
+  ProtocolError,
+  parseTransferKey,
+} from '@mqft/protocol';
 import type { StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
 import type { RecordOutcome, StoredCommand } from './types.js';
@@ -7,7 +13,11 @@ import type { RecordOutcome, StoredCommand } from './types.js';
  * init: admits the transfer against its client's quota, then merges the metadata. A repeated
  * init with the same metadata is a resume (success again); different metadata is a conflict.
  */
-export async function recordInit(ctx: AssemblerContext, command: StreamCommand, stored: StoredCommand): Promise<RecordOutcome> {
+export async function recordInit(
+  ctx: AssemblerContext,
+  command: StreamCommand,
+  stored: StoredCommand,
+): Promise<RecordOutcome> {
   const reply = command.reply;
   const id = parseTransferKey(command.key);
   if (!reply || !id) return 'invalid';

@@ -6,7 +6,11 @@ import type { RecordOutcome, StoredCommand } from './types.js';
  * seg: records where the bytes are (offset → stream sequence, length): O(1) in Redis, the
  * bytes stay in the stream. Ingest already answered the device when the segment was durable.
  */
-export async function recordSegment(ctx: AssemblerContext, command: StreamCommand, stored: StoredCommand): Promise<RecordOutcome> {
+export async function recordSegment(
+  ctx: AssemblerContext,
+  command: StreamCommand,
+  stored: StoredCommand,
+): Promise<RecordOutcome> {
   const status = await ctx.store.recordSegment(command.key, {
     offset: command.offset ?? 0,
     seq: stored.seq,

@@ -1,0 +1,16 @@
+// MQTT plumbing shared by the services: connections that survive broker restarts, and
+// results for devices (PROTOCOL.md "Results").
+export { connectMqtt, endMqtt, type ConnectMqttOptions } from './connect.js';
+export {
+  createResultPublisher,
+  isPublishableTopic,
+  publishResult,
+  resultsCounter,
+  resultTopic,
+  type PublishResultOptions,
+  type ResultContent,
+  type ResultCounter,
+  type ResultOutcome,
+  type ResultPublisher,
+  type ResultTarget,
+} from './results.js';

@@ -1,0 +1,16 @@
+import { isProtocolError, parseFileMeta } from '@mqft/protocol';
+import type { Handler } from './types.js';
+
+/**
+ * init: the metadata is checked here (a malformed one is answered at once) but stored as the
+ * device sent it. No msgID: a repeated init is a resume the assembler answers again.
+ */
+export const handleInit: Handler<'init'> = ({ payload, key, reply }, limits) => {
+  try {
+    parseFileMeta(payload, { maxFileSize: limits.maxFileSize });
+  } catch (err) {
+    if (isProtocolError(err)) return { action: 'reject', error: err };
+    throw err;
+  }
+  return { action: 'store', messages: [{ command: { kind: 'init', key, reply }, body: payload }] };
+};

@@ -1,0 +1,32 @@
+import { ProtocolError, sha256Hex } from '@mqft/protocol';
+import { segmentMsgId, splitSegment } from '../segments.js';
+import type { Handler, StreamMessage } from './types.js';
+
+/**
+ * segment: checked, verified, split to fit NATS messages, and answered by ingest itself once
+ * every part is durable (the assembler never answers segments).
+ */
+export const handleSegment: Handler<'segment'> = ({ command, payload, key }, limits) => {
+  const size = payload.byteLength;
+  if (size > limits.maxSegmentSize) {
+    const why = `segment of ${size} bytes is larger than the ${limits.maxSegmentSize} allowed`;
+    return { action: 'reject', error: new ProtocolError('invalid_file_command', why) };
+  }
+  if (command.offset + size > limits.maxFileSize) {
+    const why = `segment ends at ${command.offset + size}, past the ${limits.maxFileSize} allowed`;
+    return { action: 'reject', error: new ProtocolError('file_too_large', why) };
+  }
+  const digest = sha256Hex(payload);
+  if (command.checksum !== undefined && command.checksum !== digest) {
+    const why = `payload SHA-256 is ${digest}, the topic says ${command.checksum}`;
+    return { action: 'reject', error: new ProtocolError('checksum_mismatch', why) };
+  }
+  const messages: StreamMessage[] = splitSegment(payload, command.offset, limits.maxPartBytes).map(
+    (part, index) => ({
+      command: { kind: 'seg', key, offset: part.offset },
+      body: part.body,
+      msgId: segmentMsgId(key, command.offset, digest, index),
+    }),
+  );
+  return { action: 'store', messages, answer: 'success' };
+};
