@@ -95,7 +95,11 @@ export function encodeReply(reply: ReplyTo): string {
 
 export function decodeReply(text: string): ReplyTo {
   try {
-    const json = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { t: string; r?: string; c?: string };
+    const json = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as {
+      t: string;
+      r?: string;
+      c?: string;
+    };
     if (typeof json.t !== 'string') throw new Error('no topic');
     const reply: ReplyTo = { deviceTopic: json.t };
     if (typeof json.r === 'string') reply.responseTopic = json.r;

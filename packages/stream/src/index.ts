@@ -1,4 +1,11 @@
-export { commandSubject, commandSubjects, eventSubject, eventSubjects, keyOfSubject, assertStreamName } from './subjects.js';
+export {
+  commandSubject,
+  commandSubjects,
+  eventSubject,
+  eventSubjects,
+  keyOfSubject,
+  assertStreamName,
+} from './subjects.js';
 export {
   decodeCommandHeaders,
   decodeReply,

@@ -17,7 +17,10 @@ const nanos = (ms: number): number => ms * 1_000_000;
  * Creates the command stream, or brings an existing one's settings in line. Idempotent, safe
  * for N replicas starting at once; never deletes or purges anything.
  */
-export async function ensureCommandStream(jsm: JetStreamManager, settings: StreamSettings): Promise<void> {
+export async function ensureCommandStream(
+  jsm: JetStreamManager,
+  settings: StreamSettings,
+): Promise<void> {
   const wanted: Partial<StreamConfig> & { name: string } = {
     name: settings.name,
     subjects: [commandSubjects(settings.name)],
@@ -35,7 +38,11 @@ export async function ensureCommandStream(jsm: JetStreamManager, settings: Strea
     if (!/already in use|already exists/i.test((err as Error).message)) throw err;
     const info = await jsm.streams.info(settings.name);
     const current = info.config;
-    if (current.max_age !== wanted.max_age || current.allow_direct !== true || current.num_replicas !== settings.replicas) {
+    if (
+      current.max_age !== wanted.max_age ||
+      current.allow_direct !== true ||
+      current.num_replicas !== settings.replicas
+    ) {
       const { storage: _storage, ...updatable } = wanted;
       await jsm.streams.update(settings.name, { ...current, ...updatable });
     }
