@@ -8,6 +8,7 @@ export { startRedis, type RedisOptions } from './redis.js';
 export { startS3rver, type S3rverOptions, type S3ServerHandle } from './s3rver.js';
 export {
   startServer,
+  handleSignalsYourself,
   type ServerHandle,
   type ServerSpec,
   type LaunchContext,

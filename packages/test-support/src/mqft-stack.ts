@@ -3,6 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Redis } from 'ioredis';
 import { startMosquitto } from './mosquitto.js';
 import { startMqftService } from './mqft-service.js';
+import { freePort } from './ports.js';
 import { sharedNatsUrl, sharedRedisUrl, uniqueName } from './names.js';
 import type { ServerHandle } from './server-process.js';
 
@@ -67,7 +68,7 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
     MQFT_REDIS_URL: redisUrl,
     MQFT_REDIS_PREFIX: redisPrefix,
     MQFT_STORAGE: options.storage,
-    MQFT_GRPC_ADDR: '127.0.0.1:0',
+    MQFT_GRPC_ADDR: `127.0.0.1:${await freePort('127.0.0.1')}`,
     ...options.env,
   };
   const ingests: ServerHandle[] = [];

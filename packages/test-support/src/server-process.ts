@@ -80,6 +80,15 @@ class AddressInUseError extends Error {}
 
 const live = new Set<ManagedServer>();
 let exitHookInstalled = false;
+let signalsOwnedByCaller = false;
+
+/**
+ * For programs (not tests) that stop their servers gracefully on SIGINT/SIGTERM themselves:
+ * the launchers then only clean up on process exit.
+ */
+export function handleSignalsYourself(): void {
+  signalsOwnedByCaller = true;
+}
 
 /** Best effort: no test run leaves server processes or temp dirs behind. */
 function installExitHook(): void {
@@ -88,6 +97,7 @@ function installExitHook(): void {
   process.once('exit', destroyAllSync);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
+      if (signalsOwnedByCaller) return;
       destroyAllSync();
       // Keep the default behaviour (terminate) unless someone else handles the signal.
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
