@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { InvalidArgumentError } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
@@ -44,11 +45,15 @@ export function createStreamPublisher(
     const subject = commandSubject(options.stream, message.command.key);
     const started = performance.now();
     const deadline = Date.now() + options.retryBudgetMs;
+    // One id for every attempt of THIS publish: a retry after a lost ack is a duplicate, but a
+    // device's resend is a new message (after a reset its bytes must be stored again; a later
+    // copy at an offset replaces an earlier one), so the id names the delivery, not the content.
+    const msgId = randomUUID();
     for (let attempt = 0; ; attempt++) {
       const remaining = deadline - Date.now();
       try {
         const ack = await js.publish(subject, message.body, {
-          headers: encodeCommandHeaders(message.command, message.msgId),
+          headers: encodeCommandHeaders(message.command, msgId),
           timeout: Math.min(MAX_ATTEMPT_MS, Math.max(MIN_ATTEMPT_MS, remaining)),
           // A subject captured by some other stream would not be where the assembler reads.
           expect: { streamName: options.stream },

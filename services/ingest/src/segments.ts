@@ -38,18 +38,3 @@ export function splitSegment(payload: Uint8Array, offset: number, maxBytes: numb
   }
   return parts;
 }
-
-/**
- * JetStream's duplicate detection key of one stored part. The segment's offset and digest
- * identify what the device sent, so a re-sent segment is recognised within the stream's
- * duplicate window however the broker delivered it; different bytes at the same offset (a
- * replacement) get a different id and are stored.
- */
-export function segmentMsgId(
-  key: string,
-  segmentOffset: number,
-  sha256: string,
-  part: number,
-): string {
-  return `${key}:${segmentOffset}:${sha256}:${part}`;
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maxPartBytes, partHeaderMargin, segmentMsgId, splitSegment } from '../src/segments.js';
+import { maxPartBytes, partHeaderMargin, splitSegment } from '../src/segments.js';
 
 describe('splitSegment', () => {
   it('keeps a segment that fits as one part, without copying', () => {
@@ -41,11 +41,5 @@ describe('part sizes', () => {
 
   it('refuse a max_payload too small to carry segments', () => {
     expect(() => maxPartBytes(2048, 'k'.repeat(100))).toThrow(/max_payload/);
-  });
-});
-
-describe('segmentMsgId', () => {
-  it('names the key, the segment offset, its digest and the part', () => {
-    expect(segmentMsgId('a.b', 1024, 'ff'.repeat(32), 2)).toBe(`a.b:1024:${'ff'.repeat(32)}:2`);
   });
 });

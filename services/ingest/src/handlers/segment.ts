@@ -1,5 +1,5 @@
 import { ProtocolError, sha256Hex } from '@mqft/protocol';
-import { segmentMsgId, splitSegment } from '../segments.js';
+import { splitSegment } from '../segments.js';
 import type { Handler, StreamMessage } from './types.js';
 
 /**
@@ -22,10 +22,9 @@ export const handleSegment: Handler<'segment'> = ({ command, payload, key }, lim
     return { action: 'reject', error: new ProtocolError('checksum_mismatch', why) };
   }
   const messages: StreamMessage[] = splitSegment(payload, command.offset, limits.maxPartBytes).map(
-    (part, index) => ({
+    (part) => ({
       command: { kind: 'seg', key, offset: part.offset },
       body: part.body,
-      msgId: segmentMsgId(key, command.offset, digest, index),
     }),
   );
   return { action: 'store', messages, answer: 'success' };

@@ -21,8 +21,6 @@ export interface HandlerLimits {
 export interface StreamMessage {
   command: StreamCommand;
   body: Uint8Array;
-  /** Nats-Msg-Id: only where a repeat is a duplicate (segments). */
-  msgId?: string;
 }
 
 /**
