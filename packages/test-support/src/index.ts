@@ -17,5 +17,10 @@ export type { LaunchCommand } from './server-process.js';
 export { freePort, exchange } from './ports.js';
 export { uniqueName, bucketName, sharedNatsUrl, sharedRedisUrl } from './names.js';
 export { waitFor, sleep, type WaitForOptions } from './wait.js';
-export { startMqftService, REPO_ROOT, type MqftServiceName } from './mqft-service.js';
+export {
+  startMqftService,
+  REPO_ROOT,
+  SERVICE_RUNTIME_ENV,
+  type MqftServiceName,
+} from './mqft-service.js';
 export { startMqftStack, type MqftStack, type MqftStackOptions } from './mqft-stack.js';

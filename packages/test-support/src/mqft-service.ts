@@ -3,14 +3,26 @@ import { startServer, type ServerHandle } from './server-process.js';
 
 export type MqftServiceName = 'ingest' | 'assembler' | 'control';
 
+/**
+ * How the services' Node runs, here and in deploy/ (container image): a small young
+ * generation (V8 otherwise reserves ~48 MiB for it) and two malloc arenas (glibc otherwise
+ * keeps per-thread arenas of freed segment buffers). Measured on the 300 MiB S3 assembly:
+ * peak RSS 175 MiB instead of 230 MiB.
+ */
+export const SERVICE_RUNTIME_ENV: Readonly<Record<string, string>> = {
+  NODE_OPTIONS: '--max-semi-space-size=2',
+  MALLOC_ARENA_MAX: '2',
+};
+
 /** The repository root: services run from there, as `pnpm start` runs them. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /**
- * Starts one mqft service as a real process (`node --import tsx services/<name>/src/main.ts`)
- * with the given MQFT_* environment; its /metrics, /healthz, /readyz listen on the handle's
- * free port. Resolves once /readyz answers 200, i.e. its dependencies are connected.
- * kill()/restart() make chaos tests as easy as for the servers.
+ * Starts one mqft service as a real process — the bundle `dist/<name>.mjs` that `pnpm build`
+ * makes (what containers run; the integration tests' global setup builds it) — with the given
+ * MQFT_* environment; its /metrics, /healthz, /readyz listen on the handle's free port.
+ * Resolves once /readyz answers 200, i.e. its dependencies are connected. kill()/restart()
+ * make chaos tests as easy as for the servers.
  */
 export function startMqftService(
   service: MqftServiceName,
@@ -24,9 +36,15 @@ export function startMqftService(
     async prepare({ host, port }) {
       return {
         command: process.execPath,
-        args: ['--import', 'tsx', `services/${service}/src/main.ts`],
+        args: ['--enable-source-maps', `dist/${service}.mjs`],
         cwd: REPO_ROOT,
-        env: { ...process.env, MQFT_LOG_LEVEL: 'info', ...env, MQFT_HTTP_ADDR: `${host}:${port}` },
+        env: {
+          ...process.env,
+          ...SERVICE_RUNTIME_ENV,
+          MQFT_LOG_LEVEL: 'info',
+          ...env,
+          MQFT_HTTP_ADDR: `${host}:${port}`,
+        },
       };
     },
     async ready(ctx) {

@@ -5,6 +5,9 @@ import { RECORDERS } from './record/index.js';
 
 /** Redelivery delay after a failure to record (Redis down, say): back off, do not spin. */
 const NAK_DELAY_MS = 2000;
+/** Bytes pulled ahead of recording (nats.js takes bytes OR messages): payloads are only
+ * needed at assembly, so few are buffered; `concurrency` still bounds the work in flight. */
+const PULL_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * Pulls commands from the shared durable consumer and records each one; a message is acked
@@ -23,7 +26,7 @@ export class CommandConsumer {
   ) {}
 
   async start(): Promise<void> {
-    this.messages = await this.consumer.consume({ max_messages: this.concurrency });
+    this.messages = await this.consumer.consume({ max_bytes: PULL_MAX_BYTES });
     this.loop = this.run(this.messages);
   }
 
