@@ -4,6 +4,8 @@ export {
   clientCreatedIndexKey,
   createdIndexKey,
   dueIndexKey,
+  rebuildLockKey,
+  stateEpochKey,
   transferKeys,
   type TransferKeys,
 } from './keys.js';
@@ -17,3 +19,9 @@ export {
   type TransferState,
 } from './transfer-record.js';
 export { TransferStore, type Lease } from './transfer-store.js';
+export {
+  TransferQueries,
+  type IndexCursor,
+  type IndexedTransfer,
+  type IndexScan,
+} from './transfer-queries.js';

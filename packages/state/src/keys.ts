@@ -40,6 +40,20 @@ export function clientCreatedIndexKey(prefix: string, clientKeyPart: string): st
   return `${prefix}client:{${clientKeyPart}}:created`;
 }
 
+/**
+ * Set to `ready` once Redis holds the state of every transfer in the stream. Redis that lost
+ * its data (a restart without persistence) has no such key, and the assemblers rebuild the
+ * state from the stream before setting it again.
+ */
+export function stateEpochKey(prefix: string): string {
+  return `${prefix}state:epoch`;
+}
+
+/** Held by the one assembler that replays the stream into Redis. */
+export function rebuildLockKey(prefix: string): string {
+  return `${prefix}state:rebuild`;
+}
+
 /** A key prefix must not contain a hash tag of its own, or every key would share one slot. */
 export function assertRedisPrefix(prefix: string): void {
   if (/[{}]/.test(prefix))

@@ -5,6 +5,8 @@ import {
   clientCreatedIndexKey,
   createdIndexKey,
   dueIndexKey,
+  rebuildLockKey,
+  stateEpochKey,
   transferKeys,
 } from './keys.js';
 import type { RedisClient } from './redis.js';
@@ -292,6 +294,33 @@ export class TransferStore {
       this.redis.zadd(createdIndexKey(this.prefix), 'NX', createdAt, key),
       this.redis.zadd(clientCreatedIndexKey(this.prefix, clientPart(key)), 'NX', createdAt, key),
     ]);
+  }
+
+  // --- rebuilding after Redis lost its data ---
+
+  /** True when Redis holds every transfer's state (nothing was lost since the last rebuild). */
+  async stateIsWhole(): Promise<boolean> {
+    return (await this.redis.get(stateEpochKey(this.prefix))) === 'ready';
+  }
+
+  async markStateWhole(): Promise<void> {
+    await this.redis.set(stateEpochKey(this.prefix), 'ready');
+  }
+
+  /** One assembler at a time replays the stream; false when another one holds the lock. */
+  async takeRebuildLock(owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(rebuildLockKey(this.prefix), owner, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async renewRebuildLock(owner: string, ttlMs: number): Promise<boolean> {
+    return (
+      (await this.run(scripts.renewLease, [rebuildLockKey(this.prefix)], [owner, ttlMs])) === 1
+    );
+  }
+
+  async releaseRebuildLock(owner: string): Promise<void> {
+    if ((await this.redis.get(rebuildLockKey(this.prefix))) === owner)
+      await this.redis.del(rebuildLockKey(this.prefix));
   }
 }
 

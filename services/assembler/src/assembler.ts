@@ -19,6 +19,7 @@ import { createEventPublisher } from './events.js';
 import { createAssemblerMetrics } from './metrics.js';
 import { AssemblyScheduler } from './scheduler.js';
 import { watchConsumerBacklog } from './backlog.js';
+import { StateRecovery } from './recovery.js';
 
 /** The one durable pull consumer every assembler replica shares. */
 export const ASSEMBLER_DURABLE = 'assembler';
@@ -90,9 +91,14 @@ export async function startAssembler(
   };
   const scheduler = new AssemblyScheduler(ctx);
   scheduler.start();
+  const js = jetstream(nc);
+  const recovery = new StateRecovery(ctx, js);
+  recovery.start();
+  // After a Redis restart its data may be gone: check at once, not at the next interval.
+  redis.on('ready', () => recovery.checkSoon());
   const consumer = new CommandConsumer(
     ctx,
-    await jetstream(nc).consumers.get(config.stream, ASSEMBLER_DURABLE),
+    await js.consumers.get(config.stream, ASSEMBLER_DURABLE),
     config.recordConcurrency,
   );
   await consumer.start();
@@ -109,6 +115,7 @@ export async function startAssembler(
     async stop() {
       stopBacklog();
       await consumer.stop();
+      await recovery.stop();
       await scheduler.stop(config.shutdownGrace);
       await endMqtt(mqtt);
       await nc.drain();
