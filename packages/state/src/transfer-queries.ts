@@ -1,6 +1,6 @@
 import type { Cluster } from 'ioredis';
 import { parseTransferKey } from '@mqft/protocol';
-import { clientCreatedIndexKey, createdIndexKey, transferKeys } from './keys.js';
+import { clientCreatedIndexKey, createdIndexKey, stateEpochKey, transferKeys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import { parseTransferRecord, type TransferRecord } from './transfer-record.js';
 
@@ -39,6 +39,14 @@ export class TransferQueries {
     readonly redis: RedisClient,
     readonly prefix: string,
   ) {}
+
+  /**
+   * False while Redis lacks the state of some transfers (it lost its data, and the
+   * assemblers have not finished rebuilding it from the stream): "not found" means nothing then.
+   */
+  async stateIsWhole(): Promise<boolean> {
+    return (await this.redis.get(stateEpochKey(this.prefix))) === 'ready';
+  }
 
   async get(key: string): Promise<TransferRecord | undefined> {
     return toRecord(key, await this.redis.hgetall(transferKeys(this.prefix, key).meta));

@@ -119,6 +119,12 @@ describe('TransferQueries on a real Redis', () => {
     expect(await redis.zscore(queries.createdIndex(), gone)).not.toBeNull(); // the other index cleans itself when read
   });
 
+  it('tells whether the state is whole, as the assemblers mark it', async () => {
+    expect(await queries.stateIsWhole()).toBe(false);
+    await store.markStateWhole();
+    expect(await queries.stateIsWhole()).toBe(true);
+  });
+
   it('an empty index is done at once', async () => {
     expect(await queries.scanCreated({ clientId: 'q-nobody', limit: 10 })).toEqual({
       entries: [],

@@ -1,0 +1,43 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface ControlMetrics {
+  /** Calls by method and gRPC status code (name, e.g. OK, NOT_FOUND). */
+  rpcs: Counter<'method' | 'code'>;
+  /** Call latency by method; a Watch counts until its stream ends. */
+  rpcSeconds: Histogram<'method'>;
+  /** WatchTransfers streams open now. */
+  watchStreams: Gauge;
+  /** Messages sent on server streams, by method. */
+  streamMessages: Counter<'method'>;
+}
+
+export function createControlMetrics(registry: Registry): ControlMetrics {
+  return {
+    rpcs: new Counter({
+      name: 'mqft_control_rpc_total',
+      help: 'gRPC calls handled, by method and status code',
+      labelNames: ['method', 'code'],
+      registers: [registry],
+    }),
+    rpcSeconds: new Histogram({
+      name: 'mqft_control_rpc_duration_seconds',
+      help: 'gRPC call latency by method (a Watch: how long its stream was open)',
+      labelNames: ['method'],
+      buckets: [
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600,
+      ],
+      registers: [registry],
+    }),
+    watchStreams: new Gauge({
+      name: 'mqft_control_watch_streams',
+      help: 'WatchTransfers streams open',
+      registers: [registry],
+    }),
+    streamMessages: new Counter({
+      name: 'mqft_control_stream_messages_total',
+      help: 'messages sent on server streams (WatchTransfers), by method',
+      labelNames: ['method'],
+      registers: [registry],
+    }),
+  };
+}
