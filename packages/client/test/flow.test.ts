@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sha256Hex } from '@mqft/protocol';
+import { upload, UploadError, type UploadOptions } from '../src/index.js';
+import { FakeClient, type Published } from './fake-client.js';
+
+const fast: UploadOptions = {
+  segmentSize: 10,
+  window: 3,
+  resultTimeoutMs: 40,
+  retry: { maxAttempts: 4, backoffMs: 5, backoffCapMs: 20 },
+};
+const data = Buffer.from('0123456789abcdefghijABCDEFGHIJklmnopqrst!'); // 41 bytes, 5 segments
+const offsetOf = (p: Published) => (p.command.kind === 'segment' ? p.command.offset : -1);
+
+describe('upload reacts to results as the protocol says', () => {
+  it('sends init, segments with checksums, fin with the file checksum (MQTT 5 properties)', async () => {
+    const client = new FakeClient();
+    const result = await upload(client.asMqtt, data, { ...fast, fileId: 'f', name: 'n' }).done;
+    expect(result).toMatchObject({ location: 'mem://f', size: 41, checksum: sha256Hex(data) });
+    expect(client.published[0]?.topic).toBe('$file/f/init');
+    expect(JSON.parse(client.published[0]!.payload.toString())).toEqual({
+      name: 'n',
+      size: 41,
+      checksum: sha256Hex(data),
+    });
+    expect(
+      client
+        .sent('segment')
+        .map(offsetOf)
+        .sort((a, b) => a - b),
+    ).toEqual([0, 10, 20, 30, 40]);
+    expect(client.sent('segment')[1]?.topic).toBe(`$file/f/10/${sha256Hex(data.subarray(10, 20))}`);
+    expect(client.published.at(-1)?.topic).toBe(`$file/f/fin/41/${sha256Hex(data)}`);
+  });
+
+  it('resends a segment answered 0x80 and one whose result got lost', async () => {
+    const client = new FakeClient();
+    const seen = new Map<number, number>();
+    client.answer = (p) => {
+      const offset = offsetOf(p);
+      const count = (seen.get(offset) ?? 0) + 1;
+      seen.set(offset, count);
+      if (offset === 10 && count === 1)
+        return { reason_code: 0x80, reason_description: 'checksum_mismatch' };
+      if (offset === 20 && count === 1) return 'drop';
+      return undefined;
+    };
+    await upload(client.asMqtt, data, fast).done;
+    expect(seen.get(10)).toBe(2);
+    expect(seen.get(20)).toBe(2);
+    expect(seen.get(0)).toBe(1);
+  });
+
+  it('after an incomplete fin sends exactly the missing ranges, then fin again', async () => {
+    const client = new FakeClient();
+    let fins = 0;
+    client.answer = (p) => {
+      if (p.command.kind !== 'fin' || ++fins > 1) return undefined;
+      return { reason_code: 0x80, reason_description: 'incomplete', missing: [[12, 25]] };
+    };
+    await upload(client.asMqtt, data, fast).done;
+    const afterFin = client.published.slice(
+      client.published.findIndex((p) => p.command.kind === 'fin') + 1,
+    );
+    expect(afterFin.map((p) => [offsetOf(p), p.payload.length])).toEqual([
+      [12, 8],
+      [20, 5],
+      [-1, 0],
+    ]);
+    expect(afterFin[0]?.payload.toString()).toBe('cdefghij');
+  });
+
+  it('resends everything after segments_lost (0x10), and backs off on 0x97', async () => {
+    const client = new FakeClient();
+    let fins = 0;
+    let inits = 0;
+    client.answer = (p) => {
+      if (p.command.kind === 'init' && ++inits <= 2)
+        return { reason_code: 0x97, reason_description: 'busy' };
+      if (p.command.kind === 'fin' && ++fins === 1)
+        return { reason_code: 0x10, reason_description: 'segments_lost' };
+      return undefined;
+    };
+    await upload(client.asMqtt, data, fast).done;
+    expect(inits).toBe(3);
+    expect(client.segmentBytes()).toBe(2 * data.length);
+  });
+
+  it('fails with the reason on 0x83 and gives up when nothing answers', async () => {
+    const refusing = new FakeClient();
+    refusing.answer = (p) =>
+      p.command.kind === 'segment'
+        ? { reason_code: 0x83, reason_description: 'aborted' }
+        : undefined;
+    const refused = await upload(refusing.asMqtt, data, fast).done.catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      kind: 'rejected',
+      reasonCode: 0x83,
+      reasonDescription: 'aborted',
+    });
+
+    const silent = new FakeClient();
+    silent.answer = () => 'drop';
+    const gaveUp = await upload(silent.asMqtt, data, fast).done.catch((e: unknown) => e);
+    expect(gaveUp).toBeInstanceOf(UploadError);
+    expect(gaveUp).toMatchObject({ kind: 'gave_up', topic: expect.stringMatching(/init$/) });
+    expect(silent.published).toHaveLength(4);
+  });
+
+  it('a declared checksum the source does not have fails as checksum_mismatch', async () => {
+    const client = new FakeClient();
+    client.answer = (p) =>
+      p.command.kind === 'fin'
+        ? { reason_code: 0x80, reason_description: 'checksum_mismatch' }
+        : undefined;
+    const error = await upload(client.asMqtt, data, {
+      ...fast,
+      checksum: 'ab'.repeat(32),
+    }).done.catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'checksum_mismatch' });
+    expect(client.sent('fin')).toHaveLength(1);
+  });
+
+  it('MQTT 3.1.1, scoped: no properties, results matched by topic', async () => {
+    const client = new FakeClient(4, 'scoped');
+    await upload(client.asMqtt, data, { ...fast, layout: 'scoped', fileId: 'x' }).done;
+    expect(client.published[0]?.topic).toBe('$file/fake-dev/x/init');
+  });
+
+  it('resumes from the record: only unconfirmed bytes go again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mqft-flow-'));
+    try {
+      const bytes = randomBytes(1000);
+      const path = join(dir, 'src.bin');
+      const resumeFile = join(dir, 'src.resume');
+      await writeFile(path, bytes);
+      const first = new FakeClient();
+      first.answer = (p) => (offsetOf(p) >= 500 ? 'drop' : undefined);
+      const options = { ...fast, segmentSize: 100, resumeFile };
+      const failed = await upload(first.asMqtt, path, options).done.catch((e: unknown) => e);
+      expect(failed).toMatchObject({ kind: 'gave_up' });
+      const record = JSON.parse(await readFile(resumeFile, 'utf8'));
+      expect(record.confirmed).toEqual([[0, 500]]);
+
+      const second = new FakeClient();
+      const done = await upload(second.asMqtt, path, { ...options, segmentSize: 7 }).done;
+      expect(done.fileId).toBe(record.fileId);
+      expect(done.stats.resumedBytes).toBe(500);
+      expect(second.segmentBytes()).toBe(500);
+      expect(
+        second
+          .sent('segment')
+          .map(offsetOf)
+          .sort((a, b) => a - b),
+      ).toEqual([500, 600, 700, 800, 900]);
+      expect(second.published[0]?.payload.toString()).toBe(first.published[0]?.payload.toString());
+      await expect(readFile(resumeFile)).rejects.toThrow();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
