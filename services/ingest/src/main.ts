@@ -1,8 +1,7 @@
 // Wiring only: configuration → startIngest → signals.
-import { ConfigError, createLogger } from '@mqft/config';
+import { ConfigError, createLogger, stopOnSignals } from '@mqft/config';
 import { loadIngestConfig } from './config.js';
 import { startIngest } from './ingest.js';
-import { stopOnSignals } from './shutdown.js';
 
 async function main(): Promise<void> {
   const config = loadIngestConfig();
@@ -12,7 +11,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError) console.error(err.message);
+  // Exit codes as every service's: 2 for configuration, 1 for anything else.
+  if (err instanceof ConfigError) process.stderr.write(`mqft ingest: ${err.message}\n`);
   else createLogger('ingest').fatal({ err }, 'ingest failed to start');
-  process.exit(1);
+  process.exit(err instanceof ConfigError ? 2 : 1);
 });

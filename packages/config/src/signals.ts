@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from './logger.js';
 
 /**
  * SIGTERM and SIGINT stop the service gracefully, once; a second signal exits at once (an
