@@ -52,8 +52,14 @@ export class CommandConsumer {
       timer();
       msg.ack();
       metrics.commands.inc({ kind, outcome });
-      if (command.kind !== 'seg')
+      if (outcome === 'invalid') {
+        logger.warn(
+          { key: command.key, kind, seq: msg.seq },
+          'stored command without a reply or a valid key ignored',
+        );
+      } else if (command.kind !== 'seg') {
         logger.debug({ key: command.key, kind, outcome, seq: msg.seq }, 'command recorded');
+      }
     } catch (err) {
       if (err instanceof EnvelopeError) {
         logger.error(

@@ -1,7 +1,6 @@
-import { parseTransferKey } from '@mqft/protocol';
 import { commandSubject, type StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
-import type { RecordOutcome, StoredCommand } from './types.js';
+import { answerable, type RecordOutcome, type StoredCommand } from './types.js';
 
 /**
  * abort: drops the transfer's state, its segments in the stream and any unfinished upload
@@ -12,9 +11,9 @@ export async function recordAbort(
   command: StreamCommand,
   stored: StoredCommand,
 ): Promise<RecordOutcome> {
-  const reply = command.reply;
-  const id = parseTransferKey(command.key);
-  if (!reply || !id) return 'invalid';
+  const sender = answerable(command);
+  if (!sender) return 'invalid';
+  const { reply, id } = sender;
   const now = Date.now();
   const result = await ctx.store.recordAbort(command.key, {
     now,

@@ -1,7 +1,6 @@
-import { parseTransferKey } from '@mqft/protocol';
 import { encodeReply, type StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
-import type { RecordOutcome, StoredCommand } from './types.js';
+import { answerable, type RecordOutcome, type StoredCommand } from './types.js';
 
 /**
  * fin: records the request for assembly. It is answered later, by whichever assembler
@@ -12,9 +11,9 @@ export async function recordFin(
   command: StreamCommand,
   _stored: StoredCommand,
 ): Promise<RecordOutcome> {
-  const reply = command.reply;
-  const id = parseTransferKey(command.key);
-  if (!reply || !id || command.size === undefined) return 'invalid';
+  const sender = answerable(command);
+  if (!sender || command.size === undefined) return 'invalid';
+  const { reply, id } = sender;
   const now = Date.now();
   const result = await ctx.store.recordFin(command.key, {
     size: command.size,

@@ -1,13 +1,7 @@
-import {
-  canonicalFileMeta,
-  clampSegmentsTtl,
-  parseFileMeta,
-  ProtocolError,
-  parseTransferKey,
-} from '@mqft/protocol';
+import { canonicalFileMeta, clampSegmentsTtl, parseFileMeta, ProtocolError } from '@mqft/protocol';
 import type { StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
-import type { RecordOutcome, StoredCommand } from './types.js';
+import { answerable, type RecordOutcome, type StoredCommand } from './types.js';
 
 /**
  * init: admits the transfer against its client's quota, then merges the metadata. A repeated
@@ -18,9 +12,9 @@ export async function recordInit(
   command: StreamCommand,
   stored: StoredCommand,
 ): Promise<RecordOutcome> {
-  const reply = command.reply;
-  const id = parseTransferKey(command.key);
-  if (!reply || !id) return 'invalid';
+  const sender = answerable(command);
+  if (!sender) return 'invalid';
+  const { reply, id } = sender;
   let meta;
   try {
     meta = parseFileMeta(stored.data, { maxFileSize: ctx.config.maxFileSize });
