@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { unlink, type FileHandle } from 'node:fs/promises';
 import { isNotFound } from './errors.js';
 import type { CompletedFile, FileUpload } from './storage.js';
+import { ContentDigest } from './content-digest.js';
 import { UploadLifecycle, assertSameContent } from './upload-lifecycle.js';
 
 /** Moves the finished temporary file into place; returns the location of the visible file. */
@@ -16,7 +16,7 @@ export type PublishTempFile = (
  */
 export class TempFileUpload implements FileUpload {
   private readonly lifecycle: UploadLifecycle;
-  private readonly hash = createHash('sha256');
+  private readonly digest = new ContentDigest();
   private size = 0;
   private handleClosed = false;
 
@@ -38,9 +38,13 @@ export class TempFileUpload implements FileUpload {
         const { bytesWritten } = await this.handle.write(chunk, offset, chunk.length - offset);
         offset += bytesWritten;
       }
-      this.hash.update(chunk);
+      this.digest.update(chunk);
       this.size += chunk.length;
     });
+  }
+
+  written(): { size: number; sha256: string } {
+    return this.digest.result();
   }
 
   async complete(expected: { size: number; sha256: string }): Promise<CompletedFile> {
@@ -48,7 +52,7 @@ export class TempFileUpload implements FileUpload {
       return await this.lifecycle.run(
         'complete',
         async () => {
-          const content = { size: this.size, sha256: this.hash.digest('hex') };
+          const content = this.digest.result();
           assertSameContent(content, expected);
           await this.handle.sync();
           await this.closeHandle();

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -10,6 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { errorName, httpStatusOf, isNotFound, withRetry } from './errors.js';
 import { StorageError, type CompletedFile, type FileUpload } from './storage.js';
+import { ContentDigest } from './content-digest.js';
 import { UploadLifecycle, assertSameContent } from './upload-lifecycle.js';
 
 /** S3's limit on the parts of one multipart upload. */
@@ -31,7 +31,7 @@ export interface S3ObjectRef {
  */
 export class MultipartUpload implements FileUpload {
   private readonly lifecycle: UploadLifecycle;
-  private readonly hash = createHash('sha256');
+  private readonly digest = new ContentDigest();
   private size = 0;
   private part: Buffer | undefined;
   /** Part buffers whose upload finished, reused: fresh 8 MiB buffers per part would leave
@@ -55,7 +55,7 @@ export class MultipartUpload implements FileUpload {
   write(chunk: Uint8Array): Promise<void> {
     return this.lifecycle.run('write', async () => {
       this.throwIfPartFailed();
-      this.hash.update(chunk);
+      this.digest.update(chunk);
       this.size += chunk.length;
       let offset = 0;
       while (offset < chunk.length) {
@@ -70,12 +70,16 @@ export class MultipartUpload implements FileUpload {
     });
   }
 
+  written(): { size: number; sha256: string } {
+    return this.digest.result();
+  }
+
   async complete(expected: { size: number; sha256: string }): Promise<CompletedFile> {
     try {
       return await this.lifecycle.run(
         'complete',
         async () => {
-          const content = { size: this.size, sha256: this.hash.digest('hex') };
+          const content = this.digest.result();
           assertSameContent(content, expected);
           if (content.size === 0) await this.putEmptyObject();
           else await this.completeMultipart();

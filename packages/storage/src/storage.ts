@@ -31,6 +31,11 @@ export interface FileUpload {
    */
   write(chunk: Uint8Array): Promise<void>;
   /**
+   * Size and SHA-256 of everything written, hashed as it was written (callers need not hash
+   * again). Ends the writing: call it after the last write() resolved.
+   */
+  written(): { size: number; sha256: string };
+  /**
    * Makes the file visible atomically. Call it only after verifying the checksum; the backend
    * checks once more that what it stored has exactly this size and SHA-256, and aborts if not.
    */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { parseTransferKey, type ReasonDescription } from '@mqft/protocol';
 import { StorageError, type FileUpload, type StoredFileTarget } from '@mqft/storage';
 import { commandSubject, decodeReply } from '@mqft/stream';
@@ -55,7 +54,6 @@ export async function assembleTransfer(
     await ctx.storage.abortUnfinished(target, record.uploadId);
     upload = await ctx.storage.begin(target);
     await ctx.store.recordUpload(lease, upload.uploadId);
-    const hash = createHash('sha256');
     const subject = commandSubject(ctx.config.stream, lease.key);
     for await (const bytes of readPlannedBytes({
       jsm: ctx.jsm,
@@ -65,10 +63,10 @@ export async function assembleTransfer(
       window: READ_WINDOW,
       signal: AbortSignal.any([keeper.signal, shutdown]),
     })) {
-      hash.update(bytes);
       await upload.write(bytes);
     }
-    const sha256 = hash.digest('hex');
+    // The storage backend hashed the bytes as they went by.
+    const { sha256 } = upload.written();
     if (record.expectedChecksum !== undefined && record.expectedChecksum.toLowerCase() !== sha256) {
       await upload.abort();
       log.warn({ expected: record.expectedChecksum, actual: sha256 }, 'file checksum mismatch');
