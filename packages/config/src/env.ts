@@ -77,10 +77,16 @@ export const vars = {
     schemes: readonly string[],
   ): Variable<string> {
     return variable(name, defaultText, description, (text) => {
-      for (const part of text.split(',')) {
+      const [first, ...rest] = text.split(',').map((part) => part.trim());
+      // `redis+cluster://h1:p1,h2:p2`: only the first seed carries the scheme.
+      const parts =
+        /^[a-z+]+:\/\//.test(first ?? '') && rest.every((p) => /^[^/:]+:\d+$/.test(p))
+          ? [first ?? '']
+          : [first ?? '', ...rest];
+      for (const part of parts) {
         let url: URL;
         try {
-          url = new URL(part.trim());
+          url = new URL(part);
         } catch {
           return { problem: `not a URL (expected ${schemes.map((s) => `${s}//…`).join(' or ')})` };
         }

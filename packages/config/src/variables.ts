@@ -60,6 +60,28 @@ export const MQFT_VARIABLES = {
     'file:///abs/dir or s3://bucket/prefix?endpoint=…&region=…',
   ),
   grpcAddr: vars.hostPort('MQFT_GRPC_ADDR', '127.0.0.1:50051', 'control service listen address'),
+  grpcTlsCert: vars.string(
+    'MQFT_GRPC_TLS_CERT',
+    '',
+    'PEM certificate chain file of the gRPC server; with MQFT_GRPC_TLS_KEY it serves TLS',
+  ),
+  grpcTlsKey: vars.string('MQFT_GRPC_TLS_KEY', '', 'PEM private key file of the gRPC server'),
+  grpcAllowInsecureRemote: vars.boolean(
+    'MQFT_GRPC_ALLOW_INSECURE_REMOTE',
+    'false',
+    'listen on a non-loopback address without MQFT_API_TOKENS (only behind something else that authenticates)',
+  ),
+  downloadUrlTtl: vars.duration(
+    'MQFT_DOWNLOAD_URL_TTL',
+    '15m',
+    'default validity of GetDownloadUrl URLs',
+    1000,
+  ),
+  abortWait: vars.duration(
+    'MQFT_ABORT_WAIT',
+    '10s',
+    'how long AbortTransfer waits for the assembler to carry the abort out',
+  ),
   apiTokens: vars.list(
     'MQFT_API_TOKENS',
     '',

@@ -95,3 +95,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig(schema, { MQFT_GRPC_ADDR: 'localhost' })).toThrow(/expected host:port/);
   });
 });
+
+describe('URL lists', () => {
+  const schema = { redisUrl: MQFT_VARIABLES.redisUrl, natsUrl: MQFT_VARIABLES.natsUrl };
+  it('reads a Redis Cluster seed list whose later seeds are host:port', () => {
+    expect(
+      loadConfig(schema, { MQFT_REDIS_URL: 'redis+cluster://a:7000,b:7001,c:7002' }).redisUrl,
+    ).toBe('redis+cluster://a:7000,b:7001,c:7002');
+  });
+  it('still checks every URL of a list of full URLs', () => {
+    expect(() => loadConfig(schema, { MQFT_NATS_URL: 'nats://a:4222,http://b:4222' })).toThrow(
+      /scheme http:/,
+    );
+  });
+});

@@ -18,3 +18,4 @@ export {
 } from './envelope.js';
 export { ensureAssemblerConsumer, ensureCommandStream, type StreamSettings } from './provision.js';
 export { connectNats } from './connect.js';
+export { watchNatsConnection } from './connection-state.js';

@@ -19,6 +19,7 @@ export type AssemblyResult =
   | 'checksum_mismatch'
   | 'segments_lost'
   | 'lease_lost'
+  | 'handed_over'
   | 'retry';
 
 /**
@@ -99,6 +100,13 @@ export async function assembleTransfer(
     if (keeper.signal.aborted) {
       log.warn('assembly stopped: lease lost');
       return 'lease_lost';
+    }
+    if (shutdown.aborted) {
+      // Stopping (SIGTERM): not a failure; another replica takes the transfer at once.
+      log.info('assembly handed back: shutting down');
+      await ctx.store.release(lease, { mode: 'wait', reason: 'handed_over', now: Date.now() });
+      await ctx.store.scheduleCheck(lease.key, Date.now());
+      return 'handed_over';
     }
     if (err instanceof SegmentsLostError) {
       log.error({ err }, 'segments lost');

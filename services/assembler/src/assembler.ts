@@ -4,6 +4,7 @@ import { connectMqtt, createResultPublisher, endMqtt } from '@mqft/mqtt';
 import { ANONYMOUS_CLIENT_ID, parseTransferKey } from '@mqft/protocol';
 import { createStorage } from '@mqft/storage';
 import {
+  watchNatsConnection,
   assertStreamName,
   connectNats,
   ensureAssemblerConsumer,
@@ -53,6 +54,7 @@ export async function startAssembler(
     ...(config.mqttPassword ? { password: config.mqttPassword } : {}),
   });
 
+  const nats = watchNatsConnection(nc, logger);
   const jsm = await jetstreamManager(nc);
   await ensureCommandStream(jsm, {
     name: config.stream,
@@ -61,7 +63,8 @@ export async function startAssembler(
   });
   await ensureAssemblerConsumer(jsm, config.stream, {
     durable: ASSEMBLER_DURABLE,
-    ackWaitMs: 30_000,
+    // Recording takes milliseconds; a message held longer belongs to a stalled replica.
+    ackWaitMs: 10_000,
     maxAckPending: Math.max(1000, config.recordConcurrency * 16),
   });
 
@@ -108,7 +111,7 @@ export async function startAssembler(
   return {
     registry,
     checks: {
-      nats: () => !nc.isClosed(),
+      nats: () => nats.connected,
       redis: () => redisReady(redis),
       mqtt: () => mqtt.connected,
     },

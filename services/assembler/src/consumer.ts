@@ -18,6 +18,7 @@ export class CommandConsumer {
   private messages: ConsumerMessages | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private loop: Promise<void> | undefined;
+  private stopping = false;
 
   constructor(
     private readonly ctx: AssemblerContext,
@@ -32,6 +33,11 @@ export class CommandConsumer {
 
   private async run(messages: ConsumerMessages): Promise<void> {
     for await (const msg of messages) {
+      // Pulled but not started when we stop: hand it back now rather than after the ack wait.
+      if (this.stopping) {
+        msg.nak();
+        continue;
+      }
       while (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
       const work = this.handle(msg).finally(() => this.inFlight.delete(work));
       this.inFlight.add(work);
@@ -81,6 +87,7 @@ export class CommandConsumer {
 
   /** Stops pulling; the messages already taken are recorded and acked before this resolves. */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.messages?.close();
     await this.loop;
     await Promise.allSettled([...this.inFlight]);

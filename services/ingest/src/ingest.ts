@@ -5,7 +5,12 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createLogger, createMetricsRegistry, startOpsServer, type OpsServer } from '@mqft/config';
 import { connectMqtt, createResultPublisher, endMqtt } from '@mqft/mqtt';
-import { assertStreamName, connectNats, ensureCommandStream } from '@mqft/stream';
+import {
+  assertStreamName,
+  connectNats,
+  ensureCommandStream,
+  watchNatsConnection,
+} from '@mqft/stream';
 import type { IngestConfig } from './config.js';
 import { createMessageHandler } from './handle-message.js';
 import { createIngestMetrics } from './metrics.js';
@@ -124,7 +129,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
 async function openStream(config: IngestConfig, logger: Logger) {
   const nats = await connectNats(config.natsUrl, `mqft-ingest ${config.mqttClientId}`);
   try {
-    const natsState = watchNats(nats, logger);
+    const natsState = watchNatsConnection(nats, logger);
     await ensureCommandStream(await jetstreamManager(nats), {
       name: config.stream,
       replicas: config.streamReplicas,
@@ -161,27 +166,6 @@ function connectResults(config: IngestConfig, logger: Logger): Promise<MqttClien
     clean: true,
     logger,
   });
-}
-
-function watchNats(nats: NatsConnection, logger: Logger): { connected: boolean } {
-  const state = { connected: true };
-  void (async () => {
-    for await (const status of nats.status()) {
-      if (status.type === 'disconnect') {
-        state.connected = false;
-        logger.warn({ server: status.server }, 'nats disconnected');
-      } else if (status.type === 'reconnect') {
-        state.connected = true;
-        logger.info({ server: status.server }, 'nats reconnected');
-      } else if (status.type === 'error') {
-        logger.warn({ err: status.error }, 'nats error');
-      }
-    }
-  })();
-  void nats.closed().then(() => {
-    state.connected = false;
-  });
-  return state;
 }
 
 async function shutdown(s: {

@@ -132,7 +132,9 @@ export async function openSubscriber(options: SubscriberOptions): Promise<Subscr
       );
     },
     close: async (timeoutMs) => {
-      await Promise.all(clients.map((c) => endMqtt(c, timeoutMs)));
+      // Everything handled is acked; what is not stays in the persistent session. MQTT.js would
+      // otherwise wait for messages it ignored while draining: give it a second, not the grace.
+      await Promise.all(clients.map((c) => endMqtt(c, Math.min(timeoutMs, 1_000))));
     },
   };
 }
