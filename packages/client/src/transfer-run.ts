@@ -87,7 +87,7 @@ export class TransferRun {
       await this.prepare(source);
       await sender.start();
       this.initSent = true;
-      await sender.send(this.command('init'), Buffer.from(JSON.stringify(this.meta)), true);
+      await this.sendInit();
       await this.sendChunks(chunksOf(this.confirmed.gaps(source.size), this.segmentSize));
       const fin = await this.finish(source);
       await this.recorder?.remove();
@@ -220,6 +220,11 @@ export class TransferRun {
     this.hooks.onProgress(this.meter.update(this.confirmed.size));
   }
 
+  private async sendInit(): Promise<void> {
+    const sender = this.sender as CommandSender;
+    await sender.send(this.command('init'), Buffer.from(JSON.stringify(this.meta)), true);
+  }
+
   /** fin, and the retransmissions its failures ask for, until it succeeds. */
   private async finish(source: UploadSource): Promise<ResultMessage> {
     const sender = this.sender as CommandSender;
@@ -245,6 +250,9 @@ export class TransferRun {
       }
       if (result.reason_description === 'checksum_mismatch')
         await this.verifySource(source, checksum);
+      // The cluster may have lost its record of the init too (a Redis failover); sending it
+      // again is a no-op when it is there.
+      if (result.reason_description === 'incomplete') await this.sendInit();
       await this.sendChunks(chunksOf(this.resendRanges(result, source.size), this.segmentSize));
     }
   }

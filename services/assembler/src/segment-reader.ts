@@ -21,7 +21,11 @@ export async function* readPlannedBytes(options: {
 }): AsyncGenerator<Uint8Array> {
   const { jsm, stream, subject, pieces, window } = options;
   const fetchPiece = async (piece: PlanPiece): Promise<Uint8Array> => {
-    const message = await jsm.direct.getMessage(stream, { seq: piece.seq });
+    // A direct get may be answered by a replica that has not caught up yet (R3 streams, after
+    // a leader change): only the leader's "not found" means the message is gone.
+    const message =
+      (await jsm.direct.getMessage(stream, { seq: piece.seq })) ??
+      (await jsm.streams.getMessage(stream, { seq: piece.seq }));
     if (!message || message.subject !== subject) {
       throw new SegmentsLostError(
         `stream message ${piece.seq} for offset ${piece.segmentOffset} is gone`,
