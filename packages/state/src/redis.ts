@@ -4,17 +4,18 @@ export type RedisClient = Redis | Cluster;
 
 /**
  * `redis://host:port[/db]`, `rediss://…`, or `redis+cluster://host:port,host:port` for Redis
- * Cluster (redirections and retries handled by ioredis).
+ * Cluster (redirections and retries handled by ioredis). Each cluster node may also carry the
+ * scheme itself (`redis+cluster://h1:p1,redis+cluster://h2:p2`).
  */
 export function createRedis(url: string, options: { name?: string } = {}): RedisClient {
   if (url.startsWith('redis+cluster://')) {
-    const nodes = url
-      .slice('redis+cluster://'.length)
-      .split(',')
-      .map((hostPort) => {
-        const [host, port] = hostPort.trim().split(':');
-        return { host: host ?? '127.0.0.1', port: Number(port ?? 6379) };
-      });
+    const nodes = url.split(',').map((hostPort) => {
+      const [host, port] = hostPort
+        .trim()
+        .replace(/^redis\+cluster:\/\//, '')
+        .split(':');
+      return { host: host ?? '127.0.0.1', port: Number(port ?? 6379) };
+    });
     return new Cluster(nodes, {
       scaleReads: 'master',
       clusterRetryStrategy: (times) => Math.min(100 * times, 2000),

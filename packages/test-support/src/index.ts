@@ -24,3 +24,13 @@ export {
   type MqftServiceName,
 } from './mqft-service.js';
 export { startMqftStack, type MqftStack, type MqftStackOptions } from './mqft-stack.js';
+export {
+  startRedisCluster,
+  type RedisClusterHandle,
+  type RedisClusterOptions,
+} from './redis-cluster.js';
+export {
+  startNatsCluster,
+  type NatsClusterHandle,
+  type NatsClusterOptions,
+} from './nats-cluster.js';
