@@ -30,6 +30,17 @@ export const MQFT_VARIABLES = {
   ),
   mqttUsername: vars.string('MQFT_MQTT_USERNAME', '', 'MQTT username (empty: none)'),
   mqttPassword: vars.string('MQFT_MQTT_PASSWORD', '', 'MQTT password (empty: none)'),
+  mqttCa: vars.string(
+    'MQFT_MQTT_CA',
+    '',
+    "PEM file of the CA(s) that signed the broker's certificate, for mqtts:// and wss:// (empty: the system's roots); the broker is always verified",
+  ),
+  mqttCert: vars.string(
+    'MQFT_MQTT_CERT',
+    '',
+    'PEM client certificate (chain) file presented to the broker (empty: none); needs MQFT_MQTT_KEY',
+  ),
+  mqttKey: vars.string('MQFT_MQTT_KEY', '', 'PEM private key file of MQFT_MQTT_CERT (empty: none)'),
   ingestConnections: vars.integer(
     'MQFT_INGEST_CONNECTIONS',
     '4',

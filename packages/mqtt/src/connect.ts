@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import mqtt, { type AckHandler, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 
@@ -27,6 +28,45 @@ export interface ConnectMqttOptions {
   initialConnectTimeoutMs?: number;
   /** Reconnect back-off: starts at `minMs`, doubles per failed attempt up to `maxMs`. */
   reconnect?: { minMs: number; maxMs: number };
+  /**
+   * PEM files for `mqtts://` / `wss://` (empty or absent: none): `ca` is trusted instead of
+   * the system's roots, `cert` + `key` are presented as the client certificate. The broker's
+   * certificate is always verified; there is deliberately no way to skip that.
+   */
+  tls?: MqttTlsFiles;
+}
+
+/** Paths of PEM files; read once per connectMqtt call (a rotated file takes a restart). */
+export interface MqttTlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** The TLS options of a client for `files` (contents, not paths); verification stays on. */
+export function mqttTlsOptions(files: MqttTlsFiles | undefined): Partial<IClientOptions> {
+  const read = (what: string, file: string | undefined): Buffer | undefined => {
+    if (!file) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`cannot read the MQTT TLS ${what} file ${file}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  };
+  const ca = read('CA', files?.ca);
+  const cert = read('certificate', files?.cert);
+  const key = read('key', files?.key);
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new Error('an MQTT client certificate needs both a certificate and a key file');
+  }
+  return {
+    rejectUnauthorized: true,
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+  };
 }
 
 const DEFAULT_RECONNECT = { minMs: 250, maxMs: 10_000 };
@@ -50,6 +90,7 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<MqttClie
     connectTimeout: 10_000,
     keepalive: 30,
     resubscribe: true,
+    ...mqttTlsOptions(options.tls),
   };
   if (options.username) clientOptions.username = options.username;
   if (options.password) clientOptions.password = options.password;

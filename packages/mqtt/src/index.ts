@@ -1,6 +1,12 @@
 // MQTT plumbing shared by the services: connections that survive broker restarts, and
 // results for devices (PROTOCOL.md "Results").
-export { connectMqtt, endMqtt, type ConnectMqttOptions } from './connect.js';
+export {
+  connectMqtt,
+  endMqtt,
+  mqttTlsOptions,
+  type ConnectMqttOptions,
+  type MqttTlsFiles,
+} from './connect.js';
 export {
   createResultPublisher,
   isPublishableTopic,

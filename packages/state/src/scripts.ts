@@ -98,7 +98,10 @@ local state = redis.call('HGET', meta, 'state')
 if state == 'complete' then return {'complete', redis.call('HGET', meta, 'location') or ''} end
 if state == 'aborted' or state == 'failed' then return {state, ''} end
 touch(meta, ARGV[4])
-redis.call('HSET', meta, 'finSize', ARGV[1], 'finReply', ARGV[3], 'finAt', ARGV[4])
+redis.call('HSET', meta, 'finSize', ARGV[1], 'finReply', ARGV[3])
+-- The grace runs from the first fin: a device retransmitting fin (no answer within its
+-- timeout) must not push the deadline ahead forever, or it never learns what is missing.
+redis.call('HSETNX', meta, 'finAt', ARGV[4])
 redis.call('HSETNX', meta, 'clientId', ARGV[6])
 redis.call('HSETNX', meta, 'fileId', ARGV[7])
 if ARGV[2] ~= '' then redis.call('HSET', meta, 'finChecksum', ARGV[2]) else redis.call('HDEL', meta, 'finChecksum') end
@@ -110,7 +113,8 @@ return {is_ready(meta) and 'ready' or 'waiting', ''}
 
 /**
  * KEYS: meta, segs, lease. ARGV: now, ttlMs, clientId, fileId.
- * Returns {status, uploadId}: status aborted | complete (a complete transfer stays complete).
+ * Returns {status, uploadId, finReply}: status aborted | complete (a complete transfer stays
+ * complete); finReply is the reply of a fin that was still waiting, '' if none.
  */
 export const recordAbort: ScriptDefinition = {
   name: 'mqftRecordAbort',
@@ -120,6 +124,8 @@ local meta, segs, lease = KEYS[1], KEYS[2], KEYS[3]
 local state = redis.call('HGET', meta, 'state')
 if state == 'complete' then return {'complete', ''} end
 local upload = redis.call('HGET', meta, 'uploadId') or ''
+-- A fin still waiting for its answer gets one: the transfer is aborted.
+local fin_reply = redis.call('HGET', meta, 'finReply') or ''
 redis.call('DEL', segs, lease)
 if not state then redis.call('HSET', meta, 'createdAt', ARGV[1]) end
 redis.call('HSET', meta, 'state', 'aborted', 'updatedAt', ARGV[1], 'bytes', 0, 'segCount', 0)
@@ -127,7 +133,7 @@ redis.call('HSETNX', meta, 'clientId', ARGV[3])
 redis.call('HSETNX', meta, 'fileId', ARGV[4])
 redis.call('HDEL', meta, 'finReply', 'finSize', 'finAt', 'finChecksum', 'uploadId')
 redis.call('PEXPIRE', meta, tonumber(ARGV[2]))
-return {'aborted', upload}
+return {'aborted', upload, fin_reply}
 `,
 };
 

@@ -152,14 +152,14 @@ export class TransferStore {
   async recordAbort(
     key: string,
     a: { now: number; ttlMs: number; clientId: string; fileId: string },
-  ): Promise<{ status: 'aborted' | 'complete'; uploadId: string }> {
+  ): Promise<{ status: 'aborted' | 'complete'; uploadId: string; finReply: string }> {
     const k = this.keys(key);
-    const [status, uploadId] = await this.runPair(
+    const [status, uploadId, finReply] = (await this.run(
       scripts.recordAbort,
       [k.meta, k.segs, k.lease],
       [a.now, a.ttlMs, a.clientId, a.fileId],
-    );
-    return { status: status as 'aborted', uploadId };
+    )) as [string, string?, string?];
+    return { status: status as 'aborted', uploadId: uploadId ?? '', finReply: finReply ?? '' };
   }
 
   async acquireLease(

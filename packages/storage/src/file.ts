@@ -62,7 +62,7 @@ export class FileStorage implements StorageBackend {
           'filemeta-vsn': 1,
           ...content,
         };
-        await this.publish(path, finalPath, manifest);
+        await this.publish(path, finalPath, manifest, manifestTempOf(uploadId));
         return location;
       };
       return new TempFileUpload(uploadId, handle, tempPath, publish, location);
@@ -79,6 +79,8 @@ export class FileStorage implements StorageBackend {
       });
     }
     await this.removeIfPresent(join(this.tempDir, uploadId), 'abort');
+    // A writer killed while publishing leaves its sidecar's temp file too (test/chaos).
+    await this.removeIfPresent(join(this.tempDir, manifestTempOf(uploadId)), 'abort');
   }
 
   locate(target: StoredFileRef): string {
@@ -141,19 +143,28 @@ export class FileStorage implements StorageBackend {
   }
 
   /** Sidecar first, then data, then the directory entries to disk. */
-  private async publish(tempPath: string, finalPath: string, manifest: Manifest): Promise<void> {
+  private async publish(
+    tempPath: string,
+    finalPath: string,
+    manifest: Manifest,
+    manifestTemp: string,
+  ): Promise<void> {
     const dir = dirname(finalPath);
     const firstCreated = await mkdir(dir, { recursive: true });
-    await this.writeAtomically(finalPath + MANIFEST_SUFFIX, JSON.stringify(manifest, null, 2));
+    await this.writeAtomically(
+      finalPath + MANIFEST_SUFFIX,
+      JSON.stringify(manifest, null, 2),
+      join(this.tempDir, manifestTemp),
+    );
     await rename(tempPath, finalPath);
     // New directories are durable only once their parents are synced too.
     const dirs = firstCreated === undefined ? [dir] : [dir, dirname(dir), this.root];
     for (const d of dirs) await syncDirectory(d);
   }
 
-  private async writeAtomically(path: string, text: string): Promise<void> {
-    const tempPath = join(this.tempDir, `${randomUUID()}.manifest`);
-    const handle = await open(tempPath, 'wx');
+  private async writeAtomically(path: string, text: string, tempPath: string): Promise<void> {
+    // Named after the upload, so abortUnfinished() finds what a killed writer left.
+    const handle = await open(tempPath, 'w');
     try {
       try {
         await handle.writeFile(text, 'utf8');
@@ -175,6 +186,11 @@ export class FileStorage implements StorageBackend {
       if (!isNotFound(err)) throw toStorageError(err, `${operation} ${path}`);
     }
   }
+}
+
+/** The sidecar's temp file of an upload: `<uuid>.manifest` for `<uuid>.part`. */
+function manifestTempOf(uploadId: string): string {
+  return uploadId.replace(/\.part$/, '.manifest');
 }
 
 async function syncDirectory(path: string): Promise<void> {

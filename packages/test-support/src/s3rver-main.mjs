@@ -1,7 +1,7 @@
 // The s3rver child process of startS3rver(): s3rver 3.7.1 (the npm package) plus what mqft
 // needs from S3 and s3rver lacks.
 //
-// s3rver 3.7.1 has no AbortMultipartUpload: `DELETE /bucket/key?uploadId=…` answers 405
+// s3rver 3.7.1 has no AbortMultipartUpload nor ListMultipartUploads: `DELETE /bucket/key?uploadId=…` answers 405
 // (jamhall/s3rver#784, open since 2021). And it accepts UploadPart for an unknown or aborted
 // upload id (it just creates the directory), so a fenced-off writer would not notice. Real
 // S3 answers both with NoSuchUpload; this wrapper does the same.
@@ -37,9 +37,46 @@ async function readUploadKey(store, bucket, uploadId) {
   }
 }
 
-/** NoSuchUpload for unknown upload ids, and AbortMultipartUpload. Runs before s3rver's routes. */
+const xmlEscape = (text) => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * ListMultipartUploads (`GET /bucket?uploads&prefix=…`), one page: without it an upload whose
+ * CreateMultipartUpload response was lost (s3rver killed mid-request) could never be found
+ * and aborted, as mqft's abortUnfinished does on real S3 (test/chaos, storage-outage).
+ */
+async function listUploads(store, ctx) {
+  const { bucket } = bucketAndKey(ctx);
+  const prefix = typeof ctx.query.prefix === 'string' ? ctx.query.prefix : '';
+  const dir = store.getResourcePath(bucket, undefined, 'uploads');
+  const ids = await fs.readdir(dir).catch(() => []);
+  const uploads = [];
+  for (const id of ids.sort()) {
+    const upload = await readUploadKey(store, bucket, id);
+    if (!upload || !upload.key.startsWith(prefix)) continue;
+    const initiated = (await fs.stat(upload.uploadDir)).mtime.toISOString();
+    uploads.push(
+      `<Upload><Key>${xmlEscape(upload.key)}</Key><UploadId>${id}</UploadId>` +
+        `<Initiated>${initiated}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`,
+    );
+  }
+  ctx.type = 'application/xml';
+  ctx.body =
+    '<?xml version="1.0" encoding="UTF-8"?>' +
+    '<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+    `<Bucket>${xmlEscape(bucket)}</Bucket><Prefix>${xmlEscape(prefix)}</Prefix>` +
+    '<MaxUploads>10000</MaxUploads><IsTruncated>false</IsTruncated>' +
+    `${uploads.join('')}</ListMultipartUploadsResult>`;
+}
+
+/**
+ * NoSuchUpload for unknown upload ids, AbortMultipartUpload and ListMultipartUploads. Runs
+ * before s3rver's routes.
+ */
 function multipartUploads(store) {
   return async (ctx, next) => {
+    if (ctx.method === 'GET' && 'uploads' in ctx.query && bucketAndKey(ctx).key === '') {
+      return listUploads(store, ctx);
+    }
     const uploadId = ctx.query.uploadId;
     if (typeof uploadId !== 'string') return next();
     const { bucket, key } = bucketAndKey(ctx);

@@ -1,16 +1,20 @@
 import { parseTransferKey, type ReasonDescription } from '@mqft/protocol';
 import { StorageError, type FileUpload, type StoredFileTarget } from '@mqft/storage';
-import { commandSubject, decodeReply } from '@mqft/stream';
+import { commandSubject, decodeReply, purgeSubject } from '@mqft/stream';
 import type { Lease, TransferRecord } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
 import { LeaseKeeper } from './lease.js';
 import { planAssembly } from './plan.js';
 import { readPlannedBytes, SegmentsLostError } from './segment-reader.js';
 
-/** Direct gets in flight per assembly (ARCHITECTURE.md: 32 reached 255 MB/s here). */
-const READ_WINDOW = 16;
+/** Direct gets in flight per assembly (ARCHITECTURE.md: 8 reached 151 MB/s here, far above what
+ * one assembly writes; more only holds more message buffers in memory). */
+const READ_WINDOW = 8;
 /** How long to wait before retrying an assembly that storage or NATS failed. */
 const RETRY_AFTER_MS = 3000;
+/** A complete transfer's purge: attempts, 1 s apart (a NATS restart takes about that). */
+const PURGE_ATTEMPTS = 15;
+const PURGE_RETRY_MS = 1000;
 
 export type AssemblyResult =
   | 'complete'
@@ -91,7 +95,13 @@ export async function assembleTransfer(
       { size, sha256, location: done.location, ms: Math.round(performance.now() - started) },
       'transfer complete',
     );
-    await finishComplete(ctx, lease.key, completed.finReply, done.location);
+    await finishComplete(
+      ctx,
+      lease.key,
+      completed.finReply,
+      done.location,
+      segments.map((s) => s.seq),
+    );
     return 'complete';
   } catch (err) {
     await upload
@@ -136,14 +146,80 @@ async function finishComplete(
   key: string,
   finReply: string,
   location: string,
+  seqs: number[],
 ): Promise<void> {
   ctx.events.publish({ key, state: 'complete', location });
   await replyToFin(ctx, key, finReply, { reason: 'success', location });
-  // The file is safe in storage: the segments may go, and the quota slot frees.
-  await ctx.jsm.streams.purge(ctx.config.stream, {
-    filter: commandSubject(ctx.config.stream, key),
-  });
-  await Promise.all([ctx.store.releaseQuota(key), ctx.store.unschedule(key)]);
+  // The file is safe in storage: the quota slot frees, and the segments may go. Deleting them
+  // one by one (see purgeSubject) takes a while for a large file, so it runs in the
+  // background; the lease watchdog (still scheduled until it is done) covers a crash.
+  await ctx.store.releaseQuota(key);
+  const purge = purgeCompleted(ctx, key, seqs)
+    .then(() => ctx.store.unschedule(key))
+    .catch((err: unknown) => ctx.logger.warn({ err, key }, 'purge after completion failed'))
+    .finally(() => purging.delete(purge));
+  purging.add(purge);
+}
+
+/** Purges running in the background (finishComplete). */
+const purging = new Set<Promise<void>>();
+
+/** Resolves once the background purges started so far have ended (for shutdown). */
+export async function purgesSettled(): Promise<void> {
+  await Promise.allSettled([...purging]);
+}
+
+/**
+ * The transfer is complete (and no longer leased), so nothing would purge its segments later:
+ * a NATS outage here must not leave them in the stream until max_age (found by test/chaos,
+ * nats-restart). Retried for a while; a failure after that is logged, not thrown.
+ */
+export async function purgeCompleted(
+  ctx: AssemblerContext,
+  key: string,
+  seqs: number[] = [],
+): Promise<void> {
+  const subject = commandSubject(ctx.config.stream, key);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await purgeSubject(ctx.jsm, ctx.config.stream, subject, undefined, seqs);
+      rememberPurged(key);
+      return;
+    } catch (err) {
+      if (attempt >= PURGE_ATTEMPTS) {
+        ctx.logger.warn({ err, key }, 'segments of a complete transfer not purged');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, PURGE_RETRY_MS));
+    }
+  }
+}
+
+/**
+ * Transfers this process purged lately. nats-server 2.9 keeps a file stream's deletes in
+ * memory for a moment: killed (kill -9) within ~0.3 s after a purge, it comes back WITH the
+ * deleted messages (found by test/chaos, nats-restart). So after a reconnect the recent
+ * purges are done again (`repurgeRecent`).
+ */
+const recentlyPurged = new Map<string, number>();
+const RECENT_PURGE_MS = 30_000;
+
+function rememberPurged(key: string): void {
+  const now = Date.now();
+  recentlyPurged.delete(key);
+  recentlyPurged.set(key, now);
+  for (const [k, at] of recentlyPurged) {
+    if (now - at <= RECENT_PURGE_MS) break;
+    recentlyPurged.delete(k);
+  }
+}
+
+/** Purges again what this process purged in the last 30 s: call it when NATS reconnects. */
+export async function repurgeRecent(ctx: AssemblerContext): Promise<void> {
+  const since = Date.now() - RECENT_PURGE_MS;
+  for (const [key, at] of [...recentlyPurged]) {
+    if (at >= since) await purgeCompleted(ctx, key);
+  }
 }
 
 /** Gaps remain: wait within the fin grace, else answer the fin with the missing ranges. */
@@ -187,10 +263,12 @@ async function failAndReset(
 ): Promise<AssemblyResult> {
   const released = await ctx.store.release(lease, { mode: 'reset', reason, now: Date.now() });
   if (released.status === 'released') {
-    await ctx.jsm.streams.purge(ctx.config.stream, {
-      filter: commandSubject(ctx.config.stream, lease.key),
-      seq: purgeBelow,
-    });
+    await purgeSubject(
+      ctx.jsm,
+      ctx.config.stream,
+      commandSubject(ctx.config.stream, lease.key),
+      purgeBelow,
+    );
     ctx.events.publish({ key: lease.key, state: 'receiving', reason });
     await replyToFin(ctx, lease.key, released.finReply, { reason });
   }

@@ -14,6 +14,7 @@ import { assertRedisPrefix, createRedis, redisReady, TransferStore } from '@mqft
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import type { AssemblerConfig } from './config.js';
+import { purgesSettled, repurgeRecent } from './assemble.js';
 import { CommandConsumer } from './consumer.js';
 import type { AssemblerContext, ResultSender } from './context.js';
 import { createEventPublisher } from './events.js';
@@ -52,6 +53,11 @@ export async function startAssembler(
     logger,
     ...(config.mqttUsername ? { username: config.mqttUsername } : {}),
     ...(config.mqttPassword ? { password: config.mqttPassword } : {}),
+    tls: {
+      ...(config.mqttCa ? { ca: config.mqttCa } : {}),
+      ...(config.mqttCert ? { cert: config.mqttCert } : {}),
+      ...(config.mqttKey ? { key: config.mqttKey } : {}),
+    },
   });
 
   const nats = watchNatsConnection(nc, logger);
@@ -92,6 +98,11 @@ export async function startAssembler(
     // Called only once messages flow, after the scheduler below exists.
     requestAssembly: (key) => scheduler.request(key),
   };
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'reconnect') void repurgeRecent(ctx);
+    }
+  })();
   const scheduler = new AssemblyScheduler(ctx);
   scheduler.start();
   const js = jetstream(nc);
@@ -120,6 +131,7 @@ export async function startAssembler(
       await consumer.stop();
       await recovery.stop();
       await scheduler.stop(config.shutdownGrace);
+      await purgesSettled();
       await endMqtt(mqtt);
       await nc.drain();
       redis.disconnect();

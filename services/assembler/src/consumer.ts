@@ -5,9 +5,21 @@ import { RECORDERS } from './record/index.js';
 
 /** Redelivery delay after a failure to record (Redis down, say): back off, do not spin. */
 const NAK_DELAY_MS = 2000;
-/** Bytes pulled ahead of recording (nats.js takes bytes OR messages): payloads are only
- * needed at assembly, so few are buffered; `concurrency` still bounds the work in flight. */
-const PULL_MAX_BYTES = 8 * 1024 * 1024;
+/**
+ * Messages pulled ahead of recording. Counted in messages, not bytes: with `max_bytes`,
+ * nats.js 3.4 let the pull lapse under load (pending in the hundreds, nothing waiting, for
+ * 30–45 s; measured by the benchmarks). 8 × a stored message (≤ max_payload) bounds memory.
+ */
+const PULL_MAX_MESSAGES = 8;
+/** Outcomes of a command for a transfer that is over (its messages were purged already). */
+const FINISHED = new Set([
+  'ignored_complete',
+  'ignored_aborted',
+  'ignored_failed',
+  'complete',
+  'aborted',
+  'failed',
+]);
 
 /**
  * Pulls commands from the shared durable consumer and records each one; a message is acked
@@ -27,7 +39,9 @@ export class CommandConsumer {
   ) {}
 
   async start(): Promise<void> {
-    this.messages = await this.consumer.consume({ max_bytes: PULL_MAX_BYTES });
+    this.messages = await this.consumer.consume({
+      max_messages: Math.min(this.concurrency, PULL_MAX_MESSAGES),
+    });
     this.loop = this.run(this.messages);
   }
 
@@ -56,6 +70,13 @@ export class CommandConsumer {
         data: msg.data,
       });
       timer();
+      if (FINISHED.has(outcome)) {
+        // A late copy (a device's retransmission, a broker's redelivery) of a command of a
+        // finished transfer: nothing purges it any more, so it would stay until max_age.
+        await this.ctx.jsm.streams
+          .deleteMessage(this.ctx.config.stream, msg.seq, false)
+          .catch((err: unknown) => logger.warn({ err, seq: msg.seq }, 'late command not deleted'));
+      }
       msg.ack();
       metrics.commands.inc({ kind, outcome });
       if (outcome === 'invalid') {

@@ -67,7 +67,7 @@ export class StateRecovery {
       filter_subjects: commandSubjects(config.stream),
       deliver_policy: DeliverPolicy.All,
     });
-    const messages = await consumer.consume({ max_bytes: 8 * 1024 * 1024 });
+    const messages = await consumer.consume({ max_messages: 32 });
     let count = 0;
     let renewedAt = Date.now();
     try {

@@ -1,5 +1,5 @@
 import type { AssemblerContext } from './context.js';
-import { assembleTransfer, replyToFin } from './assemble.js';
+import { assembleTransfer, purgeCompleted, replyToFin } from './assemble.js';
 import { planAssembly } from './plan.js';
 
 /** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
@@ -43,6 +43,9 @@ export class AssemblyScheduler {
       .finally(() => {
         this.running.delete(key);
         this.ctx.metrics.activeAssemblies.set(this.running.size);
+        // A slot is free: take the next due transfer now, not at the next tick (a burst of
+        // small files otherwise drains at one per slot per second).
+        if (!this.draining) void this.sweep();
       });
     this.running.set(key, attempt);
     this.ctx.metrics.activeAssemblies.set(this.running.size);
@@ -69,6 +72,12 @@ export class AssemblyScheduler {
   private async settleNotReady(key: string): Promise<void> {
     const { store, config } = this.ctx;
     const record = await store.get(key);
+    if (record?.state === 'complete') {
+      // Its assembler died between marking it complete and purging (test/chaos,
+      // assembler-kill): the lease watchdog brings it here to finish that part.
+      await purgeCompleted(this.ctx, key);
+      await store.releaseQuota(key);
+    }
     if (
       !record ||
       record.state !== 'receiving' ||

@@ -4,7 +4,7 @@ import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { createLogger, createMetricsRegistry, startOpsServer, type OpsServer } from '@mqft/config';
-import { connectMqtt, createResultPublisher, endMqtt } from '@mqft/mqtt';
+import { connectMqtt, createResultPublisher, endMqtt, type MqttTlsFiles } from '@mqft/mqtt';
 import {
   assertStreamName,
   connectNats,
@@ -148,9 +148,19 @@ function subscriberSettings(config: IngestConfig, deps: IngestDeps) {
     clientIdBase: config.mqttClientId,
     ...(config.mqttUsername && { username: config.mqttUsername }),
     ...(config.mqttPassword && { password: config.mqttPassword }),
+    tls: mqttTlsFiles(config),
     connections: config.ingestConnections,
     filters: config.mqttSubscription,
     sessionExpirySeconds: deps.sessionExpirySeconds ?? SEVEN_DAYS_S,
+  };
+}
+
+/** MQFT_MQTT_CA / _CERT / _KEY (paths; empty: none). */
+function mqttTlsFiles(config: IngestConfig): MqttTlsFiles {
+  return {
+    ...(config.mqttCa && { ca: config.mqttCa }),
+    ...(config.mqttCert && { cert: config.mqttCert }),
+    ...(config.mqttKey && { key: config.mqttKey }),
   };
 }
 
@@ -163,6 +173,7 @@ function connectResults(config: IngestConfig, logger: Logger): Promise<MqttClien
     clientId: `${config.mqttClientId}-ingest-results`,
     ...(config.mqttUsername && { username: config.mqttUsername }),
     ...(config.mqttPassword && { password: config.mqttPassword }),
+    tls: mqttTlsFiles(config),
     clean: true,
     logger,
   });

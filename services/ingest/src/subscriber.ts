@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { connectMqtt, endMqtt } from '@mqft/mqtt';
+import { connectMqtt, endMqtt, type MqttTlsFiles } from '@mqft/mqtt';
 import type { MessageHandler } from './handle-message.js';
 import type { CommandProperties } from './message.js';
 
@@ -10,6 +10,8 @@ export interface SubscriberOptions {
   clientIdBase: string;
   username?: string;
   password?: string;
+  /** PEM files for mqtts:// (see connectMqtt). */
+  tls?: MqttTlsFiles;
   connections: number;
   filters: readonly string[];
   /** Session Expiry Interval of the persistent sessions. */
@@ -82,6 +84,7 @@ export async function openSubscriber(options: SubscriberOptions): Promise<Subscr
       clientId,
       ...(options.username ? { username: options.username } : {}),
       ...(options.password ? { password: options.password } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
       clean: false,
       sessionExpirySeconds: options.sessionExpirySeconds,
       logger: options.logger,

@@ -1,4 +1,5 @@
-import { commandSubject, type StreamCommand } from '@mqft/stream';
+import { commandSubject, purgeSubject, type StreamCommand } from '@mqft/stream';
+import { replyToFin } from '../assemble.js';
 import type { AssemblerContext } from '../context.js';
 import { answerable, type RecordOutcome, type StoredCommand } from './types.js';
 
@@ -22,10 +23,12 @@ export async function recordAbort(
   });
   if (result.status === 'aborted') {
     // Everything before this abort goes; later commands of the transfer are refused anyway.
-    await ctx.jsm.streams.purge(ctx.config.stream, {
-      filter: commandSubject(ctx.config.stream, command.key),
-      seq: stored.seq,
-    });
+    await purgeSubject(
+      ctx.jsm,
+      ctx.config.stream,
+      commandSubject(ctx.config.stream, command.key),
+      stored.seq,
+    );
     const record = await ctx.store.get(command.key);
     if (result.uploadId !== '' && record?.name !== undefined) {
       await ctx.storage.abortUnfinished({ ...id, name: record.name }, result.uploadId);
@@ -36,6 +39,7 @@ export async function recordAbort(
       ctx.store.indexTransfer(command.key, now),
     ]);
     ctx.events.publish({ key: command.key, state: 'aborted' });
+    await replyToFin(ctx, command.key, result.finReply, { reason: 'aborted' });
   }
   await ctx.sendResult(command.key, reply, { reason: 'success' });
   return result.status;

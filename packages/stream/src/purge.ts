@@ -1,0 +1,57 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
+
+/** Deletes in flight at once. */
+const DELETE_WINDOW = 32;
+
+/**
+ * Removes the messages of one subject (those with a sequence below `below`, if given) by
+ * deleting them one by one — NOT with a subject-filtered purge. `known` are sequences of the
+ * subject the caller knows (a transfer's segments): deleted without being looked up, so the
+ * walk over the subject only meets the rest (init, fins, late copies).
+ *
+ * nats-server 2.9 (what ARCHITECTURE.md runs) mishandles a filtered purge in its consumers:
+ * `$JS.API.STREAM.PURGE` with `filter` moves every consumer's ack floor up to the purged
+ * sequence and drops ALL its pending acks, of every subject. A command another replica had
+ * pulled but not yet acked is then never redelivered: when that replica dies (kill -9), the
+ * command is lost for good (found by test/chaos, assembler-kill; reproduced on 2.9.10:
+ * 10 delivered-unacked messages of subject b, purge with filter a, 0 redelivered). Deleting
+ * single messages leaves the consumers' pending acks alone.
+ */
+export async function purgeSubject(
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+  below = Number.MAX_SAFE_INTEGER,
+  known: readonly number[] = [],
+): Promise<number> {
+  const first = known.filter((seq) => seq < below);
+  await deleteAll(jsm, stream, first);
+  const seqs: number[] = [];
+  let from = 1;
+  for (;;) {
+    const msg = await jsm.direct.getMessage(stream, { seq: from, next_by_subj: subject });
+    if (msg === null || msg.seq >= below) break;
+    seqs.push(msg.seq);
+    from = msg.seq + 1;
+  }
+  await deleteAll(jsm, stream, seqs);
+  return first.length + seqs.length;
+}
+
+async function deleteAll(
+  jsm: JetStreamManager,
+  stream: string,
+  seqs: readonly number[],
+): Promise<void> {
+  for (let i = 0; i < seqs.length; i += DELETE_WINDOW) {
+    await Promise.all(
+      seqs.slice(i, i + DELETE_WINDOW).map((seq) =>
+        jsm.streams.deleteMessage(stream, seq, false).catch((err: unknown) => {
+          // Gone already (another replica's purge, or max_age): that is the goal.
+          if (/no message found|not found/i.test(String(err))) return false;
+          throw err;
+        }),
+      ),
+    );
+  }
+}

@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  freePort,
+  MOSQUITTO_ACL_EXAMPLE,
+  mosquittoPasswordEntry,
+  sleep,
+  startMosquitto,
+  startMqftService,
+  startMqftStack,
+  type MqftStack,
+  type ServerHandle,
+} from '@mqft/test-support';
+import { sha256, type TestDevice } from '../e2e/device.js';
+import { connectDevice } from './devices.js';
+
+const NOT_AUTHORIZED = 0x87;
+const USERS = ['devA', 'devB', 'mqft-bridge', 'mqft-ingest', 'mqft-assembler'];
+const password = (user: string) => `${user}-pw`;
+
+// The scoped layout behind a real Mosquitto with deploy/mosquitto/acl.example and passwords:
+// services log in as mqft-ingest / mqft-assembler on the main listener, the loopback bridge as
+// mqft-bridge, and devices on a listener of their own with `use_username_as_clientid true`,
+// so the clientId that the ACL's %c (and the scoped topic) names is the authenticated user.
+describe('isolation between devices: scoped layout, acl.example, passwords', () => {
+  let dir: string;
+  let broker: ServerHandle;
+  let deviceUrl: string;
+  let stack: MqftStack;
+  let assembler: ServerHandle;
+  let nc: NatsConnection;
+  const devices: TestDevice[] = [];
+
+  const login = async (user: string, clientId = user): Promise<TestDevice> => {
+    const device = await connectDevice(deviceUrl, {
+      clientId,
+      identity: 'scoped',
+      username: user,
+      password: password(user),
+    });
+    devices.push(device);
+    return device;
+  };
+  const lastSeq = async () =>
+    (await (await jetstreamManager(nc)).streams.info(stack.stream)).state.last_seq;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'mqft-acl-'));
+    const passwordFile = path.join(dir, 'passwd');
+    await writeFile(
+      passwordFile,
+      USERS.map((u) => mosquittoPasswordEntry(u, password(u))).join('\n') + '\n',
+    );
+    const devicePort = await freePort('127.0.0.1');
+    deviceUrl = `mqtt://127.0.0.1:${devicePort}`;
+    broker = await startMosquitto({
+      aclFile: MOSQUITTO_ACL_EXAMPLE,
+      passwordFile,
+      extraConfig: [
+        // In the bridge section: the bridge logs in like any client.
+        `remote_username mqft-bridge`,
+        `remote_password ${password('mqft-bridge')}`,
+        // The devices' listener: the username is the clientId.
+        `listener ${devicePort} 127.0.0.1`,
+        'use_username_as_clientid true',
+      ].join('\n'),
+    });
+    const storage = path.join(dir, 'files');
+    stack = await startMqftStack({
+      storage: `file://${storage}`,
+      mqttUrl: broker.url,
+      layout: 'scoped',
+      ingests: 1,
+      assemblers: 0,
+      env: { MQFT_MQTT_USERNAME: 'mqft-ingest', MQFT_MQTT_PASSWORD: password('mqft-ingest') },
+    });
+    assembler = await startMqftService('assembler', {
+      ...stack.env,
+      MQFT_MQTT_USERNAME: 'mqft-assembler',
+      MQFT_MQTT_PASSWORD: password('mqft-assembler'),
+    });
+    nc = await connect({ servers: stack.env.MQFT_NATS_URL?.split(',') ?? [] });
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(devices.map((d) => d.close()));
+    await nc?.close();
+    await assembler?.stop();
+    await stack?.stop();
+    await broker?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("device A can neither create, append to, finish, abort nor read device B's transfer", async () => {
+    const a = await login('devA');
+    const b = await login('devB');
+    const spy: string[] = [];
+    a.client.on('message', (topic) => spy.push(topic));
+    // The broker grants the subscription (Mosquitto 2.0.11) but never delivers on it.
+    await a.client.subscribeAsync('$file-response/devB', { qos: 1 });
+
+    expect(await b.init('secret', { name: 'secret.bin' })).toMatchObject({ reason_code: 0 });
+    const before = await lastSeq();
+    const forged = [
+      ['$file/devB/secret/init', JSON.stringify({ name: 'evil.bin' })],
+      ['$file/devB/secret/0', 'EVIL'],
+      ['$file/devB/secret/0/' + sha256(Buffer.from('EVIL')), 'EVIL'],
+      ['$file/devB/secret/fin/4', ''],
+      ['$file/devB/secret/abort', ''],
+      ['$file/devB/fresh/init', JSON.stringify({ name: 'fresh.bin' })],
+      ['$file-async/devB/secret/0', 'EVIL'],
+      // Straight into ingest's internal topic, past the bridge.
+      ['mqft/in/$file/devB/secret/0', 'EVIL'],
+      ['mqft/in/$file/devA/own/init', JSON.stringify({ name: 'x' })],
+      // A result forged for B.
+      ['$file-response/devB', '{"vsn":"0.1","topic":"$file/devB/secret/fin/4","reason_code":0}'],
+    ] as const;
+    for (const [topic, payload] of forged) {
+      await expect(a.client.publishAsync(topic, payload, { qos: 1 }), topic).rejects.toMatchObject({
+        code: NOT_AUTHORIZED,
+      });
+    }
+    await sleep(500);
+    expect(await lastSeq(), 'nothing reached the stream').toBe(before);
+
+    // B's transfer is untouched: B's bytes, not A's, complete it.
+    const data = randomBytes(100_000);
+    expect(await b.segment('secret', 0, data)).toMatchObject({ reason_code: 0 });
+    const fin = await b.fin('secret', data.length, sha256(data));
+    expect(fin).toMatchObject({ reason_code: 0 });
+    expect(sha256(await readFile(fileURLToPath(fin.location as string)))).toBe(sha256(data));
+    expect(await lastSeq(), "B's own commands do reach the stream").toBeGreaterThan(before);
+    await sleep(300);
+    expect(spy, "A saw none of B's results").toEqual([]);
+    expect(b.all.some((r) => r.topic.includes('/fresh/'))).toBe(false);
+    expect(
+      await readdir(path.join(dir, 'files', 'devB')),
+      "only B's own transfer exists under B",
+    ).toEqual(['secret']);
+  });
+
+  it('a device claiming another clientId on the devices listener still gets its own', async () => {
+    // use_username_as_clientid: the claimed clientId "devB" is replaced with the username.
+    const impostor = await login('devA', 'devB');
+    await expect(
+      impostor.client.publishAsync('$file/devB/x/init', JSON.stringify({ name: 'x' }), {
+        qos: 1,
+      }),
+    ).rejects.toMatchObject({ code: NOT_AUTHORIZED });
+    await impostor.client.publishAsync('$file/devA/mine/init', JSON.stringify({ name: 'm' }), {
+      qos: 1,
+    });
+  });
+});
