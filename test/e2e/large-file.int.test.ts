@@ -37,7 +37,9 @@ async function uploadWatchingMemory(stack: MqftStack, fileId: string) {
       segmentSize: 512 * 1024,
       window: 16,
     });
-    return { result, peak: await sampler.stop(), clientId: device.clientId };
+    const peak = await sampler.stop();
+    console.log(`${fileId}: assembler peak RSS ${(peak / 2 ** 20).toFixed(1)} MiB`);
+    return { result, peak, clientId: device.clientId };
   } finally {
     await sampler.stop();
     await device.close();

@@ -112,7 +112,8 @@ class S3rverHandle implements S3ServerHandle {
  * Starts s3rver (the npm package) as a child process on a free loopback port, storing
  * objects in its temp dir, so kill() and restart() behave as for the other servers.
  * Beyond s3rver 3.7.1 it supports AbortMultipartUpload and answers NoSuchUpload for unknown
- * upload ids; it has no ListParts or ListMultipartUploads, and does not check part ETags.
+ * upload ids, and ListMultipartUploads (one page); it has no ListParts, and does not check
+ * part ETags.
  */
 export async function startS3rver(opts: S3rverOptions = {}): Promise<S3ServerHandle> {
   const server = await startServer({

@@ -1,0 +1,102 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  SERVICE_RUNTIME_ENV,
+  bucketName,
+  freePort,
+  startMqftStack,
+  startNats,
+  startRedis,
+  startS3rver,
+  type MqftStack,
+  type S3ServerHandle,
+  type ServerHandle,
+} from '@mqft/test-support';
+
+const PRELOAD = new URL('./cpu-prof-preload.mjs', import.meta.url).href;
+
+/** The bench's own NATS, Redis and s3rver, shared by the scenarios of one run (in sequence). */
+export interface Infra {
+  nats: ServerHandle;
+  natsMonitor: string;
+  redis: ServerHandle;
+  s3: S3ServerHandle;
+  bucket: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export async function startInfra(): Promise<Infra> {
+  const monitorPort = await freePort('127.0.0.1');
+  const dir = await mkdtemp(join(tmpdir(), 'mqft-bench-'));
+  const bucket = bucketName('mqft-bench');
+  const [nats, redis, s3] = await Promise.all([
+    startNats({ extraConfig: `http: "127.0.0.1:${monitorPort}"` }),
+    startRedis(),
+    startS3rver({ buckets: [bucket] }),
+  ]);
+  return {
+    nats,
+    natsMonitor: `http://127.0.0.1:${monitorPort}`,
+    redis,
+    s3,
+    bucket,
+    dir,
+    async stop() {
+      await Promise.allSettled([nats.stop(), redis.stop(), s3.stop()]);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Backend = 'file' | 's3';
+
+export interface StackOptions {
+  backend: Backend;
+  ingests?: number;
+  assemblers?: number;
+  /** Instead of the infra's Redis (e.g. a counting proxy in front of it). */
+  redisUrl?: string;
+  env?: Record<string, string>;
+  /** Write V8 CPU profiles of the services into this directory. */
+  cpuProfDir?: string;
+}
+
+/** A full mqft stack with its own Mosquitto (loopback bridge) on the infra's servers. */
+export async function startBenchStack(infra: Infra, opts: StackOptions): Promise<MqftStack> {
+  const env: Record<string, string> = { ...opts.env };
+  if (opts.cpuProfDir) {
+    // Node 20 does not allow --cpu-prof in NODE_OPTIONS: a preload starts the profiler instead.
+    env['NODE_OPTIONS'] = `${SERVICE_RUNTIME_ENV['NODE_OPTIONS'] ?? ''} --import ${PRELOAD}`;
+    env['BENCH_CPU_PROF_DIR'] = opts.cpuProfDir;
+  }
+  let storage = `file://${join(infra.dir, `files-${Date.now()}`)}`;
+  if (opts.backend === 's3') {
+    const endpoint = encodeURIComponent(infra.s3.endpoint);
+    storage = `s3://${infra.bucket}/b${Date.now()}?endpoint=${endpoint}&region=${infra.s3.region}&forcePathStyle=true`;
+    env['AWS_ACCESS_KEY_ID'] = infra.s3.accessKeyId;
+    env['AWS_SECRET_ACCESS_KEY'] = infra.s3.secretAccessKey;
+  }
+  return startMqftStack({
+    storage,
+    ingests: opts.ingests ?? 1,
+    assemblers: opts.assemblers ?? 1,
+    natsUrl: infra.nats.url,
+    redisUrl: opts.redisUrl ?? infra.redis.url,
+    env,
+  });
+}
+
+/** The pids of every process of a stack and the infra, by name. */
+export function stackPids(infra: Infra, stack: MqftStack): Record<string, number | undefined> {
+  const pids: Record<string, number | undefined> = {
+    mosquitto: stack.broker?.pid,
+    nats: infra.nats.pid,
+    redis: infra.redis.pid,
+    s3rver: infra.s3.pid,
+  };
+  stack.ingests.forEach((s, i) => (pids[`ingest${i}`] = s.pid));
+  stack.assemblers.forEach((s, i) => (pids[`assembler${i}`] = s.pid));
+  return pids;
+}

@@ -1,0 +1,16 @@
+import type { Scenario } from '../context.js';
+import { costPerSegment } from './cost.js';
+import { fleet } from './fleet.js';
+import { memory } from './memory.js';
+import { scaling } from './scaling.js';
+import { manySmallFiles } from './small-files.js';
+import { throughputOneFile } from './throughput.js';
+
+export const SCENARIOS: Record<string, Scenario> = {
+  'throughput-one-file': throughputOneFile,
+  'many-small-files': manySmallFiles,
+  fleet,
+  memory,
+  'cost-per-segment': costPerSegment,
+  scaling,
+};

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { startMosquitto } from '@mqft/test-support';
+import { DEFAULT_SEGMENT_SIZE, DEFAULT_WINDOW } from '@mqft/client';
+import { envMiB, type Context } from '../context.js';
+import { connectDevice, MiB, patternBytes, sha256, timedUpload } from '../device.js';
+import { startBenchStack, stackPids, type Backend } from '../infra.js';
+import { cpuMeter } from '../proc.js';
+import { mbPerS, type Row } from '../report.js';
+
+/**
+ * The ceiling: the same segments as raw QoS 1 PUBLISHes (`$file/<id>/<offset>`, `window` in
+ * flight) through a fresh broker with the loopback bridge, to one subscriber of ingest's
+ * shared subscription that only acks. Returns MB/s.
+ */
+export async function rawMqttBaseline(
+  data: Buffer,
+  segmentSize: number,
+  window: number,
+): Promise<number> {
+  const broker = await startMosquitto();
+  const sub = await connectDevice(broker.url, `bench-sub-${process.pid}`);
+  const pub = await connectDevice(broker.url, `bench-pub-${process.pid}`);
+  try {
+    await sub.subscribeAsync('$share/ft/mqft/in/$file/#', { qos: 1 });
+    let received = 0;
+    const all = new Promise<void>((resolve) =>
+      sub.on('message', (_topic, payload) => {
+        received += payload.length;
+        if (received >= data.length) resolve();
+      }),
+    );
+    const id = randomUUID();
+    const start = performance.now();
+    let offset = 0;
+    const worker = async () => {
+      while (offset < data.length) {
+        const at = offset;
+        offset += segmentSize;
+        await pub.publishAsync(`$file/${id}/${at}`, data.subarray(at, at + segmentSize), {
+          qos: 1,
+          properties: { userProperties: { clientid: 'bench-pub' } },
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: window }, worker));
+    await all;
+    return mbPerS(data.length, performance.now() - start);
+  } finally {
+    await Promise.allSettled([sub.endAsync(true), pub.endAsync(true)]);
+    await broker.stop();
+  }
+}
+
+export interface OneFileRun {
+  mbps: number;
+  finToResultMs: number;
+  cpuSeconds: Record<string, number>;
+}
+
+/** One SDK upload of `data` (default settings) through a fresh stack. */
+export async function e2eOneFile(
+  ctx: Context,
+  backend: Backend,
+  data: Buffer,
+  scale = 1,
+): Promise<OneFileRun> {
+  const stack = await startBenchStack(ctx.infra, {
+    backend,
+    ingests: scale,
+    assemblers: scale,
+    ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}),
+  });
+  const device = await connectDevice(stack.mqttUrl, `bench-dev-${randomUUID().slice(0, 8)}`);
+  try {
+    const meter = await cpuMeter(stackPids(ctx.infra, stack));
+    const run = await timedUpload(device, data, {
+      fileId: randomUUID(),
+      name: 'big.bin',
+      checksum: sha256(data),
+      resultTimeoutMs: 120_000,
+    });
+    if (run.result.size !== data.length) throw new Error(`stored ${run.result.size} bytes`);
+    return {
+      mbps: mbPerS(data.length, run.totalMs),
+      finToResultMs: run.finToResultMs,
+      cpuSeconds: await meter.stop(),
+    };
+  } finally {
+    await device.endAsync(true);
+    await stack.stop();
+  }
+}
+
+export function fileSizeFor(ctx: Context): number {
+  return Math.round((ctx.smoke ? 8 : envMiB('BENCH_FILE_MIB', 1024)) * MiB);
+}
+
+export async function throughputOneFile(ctx: Context): Promise<Row[]> {
+  const data = patternBytes(fileSizeFor(ctx));
+  ctx.log(`raw MQTT baseline, ${data.length / MiB} MiB`);
+  const baseline = await rawMqttBaseline(data, DEFAULT_SEGMENT_SIZE, DEFAULT_WINDOW);
+  const rows: Row[] = [];
+  for (const backend of ['file', 's3'] as const) {
+    ctx.log(`e2e ${backend}`);
+    const run = await e2eOneFile(ctx, backend, data);
+    const ratio = run.mbps / baseline;
+    rows.push({
+      scenario: 'throughput-one-file',
+      case: `${data.length / MiB} MiB, ${backend}`,
+      value: run.mbps,
+      unit: 'MB/s',
+      baseline,
+      ratio,
+      target: '≥ 0.6',
+      met: ratio >= 0.6,
+      details: { finToResultMs: run.finToResultMs, cpuSeconds: run.cpuSeconds },
+    });
+  }
+  return rows;
+}

@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '@mqft/test-support';
+
+// Every benchmark scenario with tiny sizes (`pnpm bench --smoke`), so they cannot rot. Speed
+// targets are never asserted here: only that each scenario ran and measured something.
+const SCENARIOS = [
+  'throughput-one-file',
+  'many-small-files',
+  'fleet',
+  'memory',
+  'cost-per-segment',
+  'scaling',
+];
+const BENCH = join(REPO_ROOT, 'bench');
+
+interface Row {
+  scenario: string;
+  case: string;
+  value: number;
+}
+
+describe('pnpm bench --smoke', () => {
+  it('runs every scenario and each reports positive numbers', { timeout: 240_000 }, async () => {
+    const started = Date.now();
+    // The integration project's global setup has built dist/ already.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts', '--smoke', '--no-build'],
+      {
+        cwd: BENCH,
+        env: { ...process.env, BENCH_SMALL_TUNINGS: 'defaults' },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    const seconds = (Date.now() - started) / 1000;
+    console.log(
+      stdout.split('## all scenarios')[1] ?? stdout,
+      `\nsmoke run: ${seconds.toFixed(1)} s`,
+    );
+    for (const scenario of SCENARIOS) {
+      const file = join(BENCH, 'results', `${scenario}.smoke.json`);
+      const body = JSON.parse(await readFile(file, 'utf8')) as { at: string; rows: Row[] };
+      expect(Date.parse(body.at), `${scenario} written by this run`).toBeGreaterThanOrEqual(
+        started,
+      );
+      expect(body.rows.length, scenario).toBeGreaterThan(0);
+      expect(body.rows[0]?.value, `${scenario}: ${body.rows[0]?.case}`).toBeGreaterThan(0);
+      for (const row of body.rows) {
+        expect(Number.isFinite(row.value) && row.value >= 0, `${scenario}: ${row.case}`).toBe(true);
+      }
+    }
+    expect(seconds).toBeLessThan(150); // ~60 s on an idle machine; the rest is noise margin
+  });
+});
