@@ -168,10 +168,14 @@ describe.skipIf(!available)('a real Prometheus scrapes the stack during an uploa
       return Number(received[0]?.value[1]) >= data.length ? true : undefined;
     });
     // Stored segments are answered by ingest (success); init and fin go on to the assembler.
-    const stored = await query(
-      prometheus,
-      'sum by (kind, reason) (mqft_ingest_commands_total{reason=~"forwarded|success"})',
-    );
+    // The fin may land after the scrape that saw the last segment's bytes: wait for it too.
+    const stored = await eventually('ingest counted the fin', async () => {
+      const samples = await query(
+        prometheus,
+        'sum by (kind, reason) (mqft_ingest_commands_total{reason=~"forwarded|success"})',
+      );
+      return samples.some((s) => s.metric.kind === 'fin') ? samples : undefined;
+    });
     expect(stored.map((s) => `${s.metric.kind}:${s.metric.reason}`).sort()).toEqual([
       'fin:forwarded',
       'init:forwarded',
