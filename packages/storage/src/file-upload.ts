@@ -2,7 +2,7 @@ import { unlink, type FileHandle } from 'node:fs/promises';
 import { isNotFound } from './errors.js';
 import type { CompletedFile, FileUpload } from './storage.js';
 import { ContentDigest } from './content-digest.js';
-import { UploadLifecycle, assertSameContent } from './upload-lifecycle.js';
+import { UploadLifecycle } from './upload-lifecycle.js';
 
 /** Moves the finished temporary file into place; returns the location of the visible file. */
 export type PublishTempFile = (
@@ -47,26 +47,17 @@ export class TempFileUpload implements FileUpload {
     return this.digest.result();
   }
 
-  async complete(expected: { size: number; sha256: string }): Promise<CompletedFile> {
-    try {
-      return await this.lifecycle.run(
-        'complete',
-        async () => {
-          const content = this.digest.result();
-          assertSameContent(content, expected);
-          await this.handle.sync();
-          await this.closeHandle();
-          const location = await this.publish(this.tempPath, content);
-          return { location, ...content };
-        },
-        'completed',
-      );
-    } catch (err) {
-      // A failed upload leaves nothing behind: the caller redoes the file from the start.
-      // (A complete() refused because a write is still running changes nothing.)
-      if (this.lifecycle.failed) await this.abort().catch(() => undefined);
-      throw err;
-    }
+  complete(expected: { size: number; sha256: string }): Promise<CompletedFile> {
+    return this.lifecycle.complete(
+      expected,
+      this.digest,
+      async (content) => {
+        await this.handle.sync();
+        await this.closeHandle();
+        return this.publish(this.tempPath, content);
+      },
+      () => this.abort(),
+    );
   }
 
   abort(): Promise<void> {

@@ -10,7 +10,7 @@ import {
 import { errorName, httpStatusOf, isNotFound, withRetry } from './errors.js';
 import { StorageError, type CompletedFile, type FileUpload } from './storage.js';
 import { ContentDigest } from './content-digest.js';
-import { UploadLifecycle, assertSameContent } from './upload-lifecycle.js';
+import { UploadLifecycle } from './upload-lifecycle.js';
 
 /** S3's limit on the parts of one multipart upload. */
 export const MAX_PARTS = 10_000;
@@ -74,25 +74,17 @@ export class MultipartUpload implements FileUpload {
     return this.digest.result();
   }
 
-  async complete(expected: { size: number; sha256: string }): Promise<CompletedFile> {
-    try {
-      return await this.lifecycle.run(
-        'complete',
-        async () => {
-          const content = this.digest.result();
-          assertSameContent(content, expected);
-          if (content.size === 0) await this.putEmptyObject();
-          else await this.completeMultipart();
-          return { location: this.object.location, ...content };
-        },
-        'completed',
-      );
-    } catch (err) {
-      // A failed upload leaves nothing behind: the caller redoes the file from the start.
-      // (A complete() refused because a write is still running changes nothing.)
-      if (this.lifecycle.failed) await this.abort().catch(() => undefined);
-      throw err;
-    }
+  complete(expected: { size: number; sha256: string }): Promise<CompletedFile> {
+    return this.lifecycle.complete(
+      expected,
+      this.digest,
+      async (content) => {
+        if (content.size === 0) await this.putEmptyObject();
+        else await this.completeMultipart();
+        return this.object.location;
+      },
+      () => this.abort(),
+    );
   }
 
   abort(): Promise<void> {

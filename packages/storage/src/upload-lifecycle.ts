@@ -1,5 +1,6 @@
 import { toStorageError } from './errors.js';
-import { StorageError } from './storage.js';
+import type { ContentDigest } from './content-digest.js';
+import { StorageError, type CompletedFile } from './storage.js';
 
 type Phase = 'open' | 'busy' | 'failed' | 'completed' | 'aborted';
 
@@ -57,6 +58,34 @@ export class UploadLifecycle {
       });
     }
     return this.discarding ?? Promise.resolve();
+  }
+
+  /**
+   * complete() of every backend: checks what was written against `expected`, runs `publish`
+   * (which makes the file visible and returns its location) exclusively, and on failure leaves
+   * nothing behind (`abort`): the caller redoes the file from the start. A complete() refused
+   * because a write is still running changes nothing.
+   */
+  async complete(
+    expected: { size: number; sha256: string },
+    digest: ContentDigest,
+    publish: (content: { size: number; sha256: string }) => Promise<string>,
+    abort: () => Promise<void>,
+  ): Promise<CompletedFile> {
+    try {
+      return await this.run(
+        'complete',
+        async () => {
+          const content = digest.result();
+          assertSameContent(content, expected);
+          return { location: await publish(content), ...content };
+        },
+        'completed',
+      );
+    } catch (err) {
+      if (this.failed) await abort().catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Whether a write or complete failed, so only abort() (cleanup) is left to do. */

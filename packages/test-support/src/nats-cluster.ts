@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { exchange, freePort } from './ports.js';
-import { startServer, type ServerHandle } from './server-process.js';
+import { startAll, startServer, type ServerHandle } from './server-process.js';
 import { waitFor } from './wait.js';
 
 export interface NatsClusterOptions {
@@ -84,16 +84,10 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
         return answer.includes('PONG\r\n');
       },
     });
-  const settled = await Promise.allSettled(Array.from({ length: size }, (_, i) => start(i)));
-  const nodes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const nodes = await startAll(size, start);
   const stop = async () => {
     await Promise.allSettled(nodes.map((n) => n.stop()));
   };
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) {
-    await stop();
-    throw failed.reason;
-  }
   const waitJetStream = async (timeoutMs = 30_000) => {
     await waitFor(
       async () => {

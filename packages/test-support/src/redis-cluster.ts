@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { exchange } from './ports.js';
-import { startServer, type ServerHandle } from './server-process.js';
+import { startAll, startServer, type ServerHandle } from './server-process.js';
 import { waitFor } from './wait.js';
 
 const run = promisify(execFile);
@@ -71,18 +71,10 @@ export async function startRedisCluster(
   const replicas = opts.replicas ?? 0;
   const nodeTimeoutMs = opts.nodeTimeoutMs ?? 1000;
   const count = 3 * (1 + replicas);
-  const settled = await Promise.allSettled(
-    Array.from({ length: count }, () => startClusterNode(nodeTimeoutMs)),
-  );
-  const nodes = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const nodes = await startAll(count, () => startClusterNode(nodeTimeoutMs));
   const stop = async () => {
     await Promise.allSettled(nodes.map((n) => n.stop()));
   };
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) {
-    await stop();
-    throw failed.reason;
-  }
   const waitOk = async (timeoutMs = 15_000) => {
     await waitFor(
       async () => {

@@ -323,3 +323,21 @@ export async function startServer(spec: ServerSpec): Promise<ServerHandle> {
   }
   return server;
 }
+
+/**
+ * Starts several servers at once (the nodes of a cluster); if any fails, stops those that
+ * started and rethrows, so nothing is left running.
+ */
+export async function startAll<T extends { stop(): Promise<void> }>(
+  count: number,
+  start: (index: number) => Promise<T>,
+): Promise<T[]> {
+  const settled = await Promise.allSettled(Array.from({ length: count }, (_, i) => start(i)));
+  const started = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled(started.map((n) => n.stop()));
+    throw failed.reason;
+  }
+  return started;
+}
