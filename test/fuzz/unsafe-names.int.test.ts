@@ -22,7 +22,7 @@ import { Prober } from './prober.js';
 const CLIENT_IDS = ['..', '.', 'a/../../etc', '%2e%2e', '\\', '..\\..\\x', '/abs', 'ü'.repeat(100)];
 const FILE_IDS = ['..', '.', '%2e%2e', '\\', '..%2F..', 'a\\..\\..\\b', ':', '🌚'.repeat(63)];
 // 'ü' x 100 is 200 bytes: escaped components stay within the file systems' 255-byte NAME_MAX,
-// with room for s3rver's own suffixes (it stores objects as files; see the todo below).
+// with room for s3rver's own suffixes (it stores objects as files).
 const NAMES = ['a..b', '%2e%2e', '中文.txt', '…', ' .', 'ф'.repeat(100)];
 
 interface Upload {
@@ -113,14 +113,30 @@ describe('unsafe names stay inside the storage prefix: file backend', () => {
     expect(await readdir(path.join(parent, 'root'))).toEqual(['files']);
     expect(await readdir(path.join(parent, 'sibling'))).toEqual([]);
   });
-});
 
-describe('path components longer than 255 bytes', () => {
-  // Found by this suite: ingest accepts clientIds up to ~500 bytes (MAX_KEY_LENGTH), but the
-  // file backend's mkdir fails with ENAMETOOLONG (and s3rver, file-backed, likewise) for a
-  // component over 255 bytes; the assembler treats that as transient and retries for ever,
-  // and the device never gets an answer to its fin.
-  it.todo('a clientId whose escaped component exceeds 255 bytes is refused at once (0x83)');
+  // Found by this suite: a clientId or fileId that escaping makes longer than NAME_MAX (255
+  // bytes) cannot be a directory; the assembler used to retry such a fin for ever. Init now
+  // refuses it (0x83 invalid_fileid) before any segment is sent.
+  it('refuses at init a clientId or fileId whose escaped component exceeds 255 bytes', async () => {
+    const cases = [
+      { clientId: 'ü'.repeat(128), fileId: 'long-client' },
+      { clientId: 'dev-long-file', fileId: '%'.repeat(86) },
+    ];
+    for (const { clientId, fileId } of cases) {
+      const init = await prober.send(
+        `$file/${fileId}/init`,
+        JSON.stringify({ name: 'x.bin' }),
+        30_000,
+        clientId,
+      );
+      expect(init, JSON.stringify(init)).toMatchObject({
+        reason_code: 0x83,
+        reason_description: 'invalid_fileid',
+      });
+    }
+    expect(await readdir(root)).not.toContain(escapeKeyComponent('ü'.repeat(128)));
+    expect(await readdir(root)).not.toContain('dev-long-file');
+  });
 });
 
 describe('unsafe names stay inside the storage prefix: S3', () => {

@@ -17,6 +17,8 @@ import {
 // `%` is always escaped in key components (as %25), so no device's directory can be named this.
 const TEMP_DIR = '%tmp';
 const MANIFEST_SUFFIX = '.MANIFEST.json';
+// NAME_MAX of Linux file systems (ext4, xfs, tmpfs): bytes in one path component.
+const MAX_COMPONENT_BYTES = 255;
 // Upload ids name files in TEMP_DIR; anything else must never reach unlink().
 const UPLOAD_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.part$/;
 
@@ -43,6 +45,19 @@ export class FileStorage implements StorageBackend {
   constructor(root: string) {
     this.root = resolve(root);
     this.tempDir = join(this.root, TEMP_DIR);
+  }
+
+  keyProblem(target: StoredFileRef): string | undefined {
+    const components = storageRelativeKey(target.clientId, target.fileId, target.name).split('/');
+    components[components.length - 1] += MANIFEST_SUFFIX;
+    const labels = ['clientId', 'fileId', 'name'];
+    for (const [i, component] of components.entries()) {
+      const bytes = Buffer.byteLength(component);
+      if (bytes > MAX_COMPONENT_BYTES) {
+        return `the escaped ${labels[i] ?? 'name'} is ${bytes} bytes as a path component (at most ${MAX_COMPONENT_BYTES})`;
+      }
+    }
+    return undefined;
   }
 
   async begin(target: StoredFileTarget): Promise<FileUpload> {

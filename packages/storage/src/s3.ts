@@ -25,6 +25,8 @@ import {
 } from './storage.js';
 
 const MiB = 1024 * 1024;
+// S3's limit on an object key, in UTF-8 bytes.
+const MAX_KEY_BYTES = 1024;
 /** S3's minimum size of every part but the last, and its maximum part size. */
 export const MIN_PART_SIZE = 5 * MiB;
 export const MAX_PART_SIZE = 5 * 1024 * MiB;
@@ -46,6 +48,13 @@ export interface S3StorageOptions {
  */
 export class S3Storage implements StorageBackend {
   readonly kind = 's3' as const;
+
+  keyProblem(target: StoredFileRef): string | undefined {
+    const bytes = Buffer.byteLength(this.objectRef(target).key);
+    return bytes > MAX_KEY_BYTES
+      ? `the object key is ${bytes} bytes (S3 allows at most ${MAX_KEY_BYTES})`
+      : undefined;
+  }
   readonly client: S3Client;
   readonly bucket: string;
   readonly prefix: string;

@@ -46,6 +46,12 @@ export interface FileUpload {
 
 export interface StorageBackend {
   readonly kind: 'file' | 's3';
+  /**
+   * Why this backend can never store `target` (a key or path component over its length
+   * limit), or undefined when it can. Checked at init, so the device is refused before it
+   * uploads anything instead of its fin failing for ever.
+   */
+  keyProblem(target: StoredFileRef): string | undefined;
   begin(target: StoredFileTarget): Promise<FileUpload>;
   /**
    * Aborts a predecessor's unfinished upload of this target: the one named by `uploadId`, and

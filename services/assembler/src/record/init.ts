@@ -23,6 +23,17 @@ export async function recordInit(
     await ctx.sendResult(command.key, reply, { reason: err.reason });
     return err.reason;
   }
+  // A key this storage can never hold (a component over NAME_MAX, an S3 key over 1,024 bytes):
+  // refused now, not at fin, where it would fail on every retry.
+  const keyProblem = ctx.storage.keyProblem({ ...id, name: meta.name });
+  if (keyProblem !== undefined) {
+    ctx.logger.warn(
+      { key: command.key, ...id, problem: keyProblem },
+      'init refused: unstorable key',
+    );
+    await ctx.sendResult(command.key, reply, { reason: 'invalid_fileid' });
+    return 'invalid_fileid';
+  }
   const now = Date.now();
   const ttlMs = transferTtlMs(ctx, meta.segments_ttl);
   if (!(await ctx.store.admit(command.key, now, now + ttlMs, ctx.config.maxActiveTransfers))) {
