@@ -183,20 +183,76 @@ export class MultipartUpload implements FileUpload {
 
   /** A multipart upload needs at least one part; an empty object is simply put. */
   private async putEmptyObject(): Promise<void> {
-    const { client, bucket, key, metadata } = this.object;
     await abortMultipartUpload(this.object, this.uploadId);
-    await withRetry(() =>
-      client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: new Uint8Array(0),
-          ContentLength: 0,
-          Metadata: metadata,
-        }),
-      ),
+    await putObject(this.object, new Uint8Array(0));
+  }
+}
+
+/**
+ * A file smaller than a part, stored with one PutObject at complete() (atomic, and idempotent
+ * when retried): one S3 request instead of Create + UploadPart + Complete. The bytes are copied
+ * into one buffer of the announced size; more than announced fails complete() (size mismatch).
+ */
+export class SingleObjectUpload implements FileUpload {
+  readonly uploadId = '';
+  private readonly lifecycle: UploadLifecycle;
+  private readonly digest = new ContentDigest();
+  private readonly body: Buffer;
+  private filled = 0;
+
+  constructor(
+    private readonly object: S3ObjectRef,
+    size: number,
+  ) {
+    this.lifecycle = new UploadLifecycle(object.location);
+    this.body = Buffer.allocUnsafe(size);
+  }
+
+  write(chunk: Uint8Array): Promise<void> {
+    return this.lifecycle.run('write', async () => {
+      this.digest.update(chunk);
+      const n = Math.min(chunk.length, this.body.length - this.filled);
+      this.body.set(chunk.subarray(0, n), this.filled);
+      this.filled += n;
+    });
+  }
+
+  written(): { size: number; sha256: string } {
+    return this.digest.result();
+  }
+
+  complete(expected: { size: number; sha256: string }): Promise<CompletedFile> {
+    return this.lifecycle.complete(
+      expected,
+      this.digest,
+      async () => {
+        await putObject(this.object, this.body.subarray(0, this.filled));
+        return this.object.location;
+      },
+      () => this.abort(),
     );
   }
+
+  /** Nothing was sent before complete(), so nothing is left to discard. */
+  abort(): Promise<void> {
+    return this.lifecycle.abort(async () => undefined);
+  }
+}
+
+/** PutObject of a whole file with its metadata, retried like every other request. */
+async function putObject(object: S3ObjectRef, body: Uint8Array): Promise<void> {
+  const { client, bucket, key, metadata } = object;
+  await withRetry(() =>
+    client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentLength: body.length,
+        Metadata: metadata,
+      }),
+    ),
+  );
 }
 
 /**

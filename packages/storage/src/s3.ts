@@ -12,6 +12,7 @@ import { isNotFound, toStorageError, withRetry } from './errors.js';
 import { emqxMetadata, decodeMetadata } from './s3-metadata.js';
 import {
   MultipartUpload,
+  SingleObjectUpload,
   abortMultipartUpload,
   isUnsupported,
   type S3ObjectRef,
@@ -86,8 +87,9 @@ export class S3Storage implements StorageBackend {
     }
   }
 
-  async begin(target: StoredFileTarget): Promise<FileUpload> {
+  async begin(target: StoredFileTarget, options: { size?: number } = {}): Promise<FileUpload> {
     const object: S3ObjectRef = { ...this.objectRef(target), metadata: emqxMetadata(target) };
+    if (this.fitsOnePut(options.size)) return new SingleObjectUpload(object, options.size);
     try {
       // Metadata must be given now: S3 cannot add it to a multipart upload later.
       const created = await this.client.send(
@@ -104,8 +106,15 @@ export class S3Storage implements StorageBackend {
     }
   }
 
-  async abortUnfinished(target: StoredFileRef, uploadId?: string): Promise<void> {
+  async abortUnfinished(
+    target: StoredFileRef,
+    uploadId?: string,
+    plannedSize?: number,
+  ): Promise<void> {
     const object = this.objectRef(target);
+    // A file of this size is put in one request: no predecessor of it left a multipart upload
+    // (one of another size whose id was never recorded is left to the bucket's lifecycle rule).
+    if (!uploadId && this.fitsOnePut(plannedSize)) return;
     try {
       const uploadIds = new Set(await this.listUnfinishedUploads(object.key));
       if (uploadId !== undefined) uploadIds.add(uploadId);
@@ -113,6 +122,11 @@ export class S3Storage implements StorageBackend {
     } catch (err) {
       throw toStorageError(err, `abortUnfinished ${object.location}`);
     }
+  }
+
+  /** Files below one part are stored with a single PutObject. */
+  private fitsOnePut(size: number | undefined): size is number {
+    return size !== undefined && size < this.partSize;
   }
 
   locate(target: StoredFileRef): string {

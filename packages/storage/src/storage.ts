@@ -52,13 +52,20 @@ export interface StorageBackend {
    * uploads anything instead of its fin failing for ever.
    */
   keyProblem(target: StoredFileRef): string | undefined;
-  begin(target: StoredFileTarget): Promise<FileUpload>;
+  /**
+   * Starts writing `target`. `size`, when known, lets S3 store a file smaller than a part
+   * with one PutObject instead of a multipart upload (3 requests); such an upload's
+   * `uploadId` is '' (nothing to abort).
+   */
+  begin(target: StoredFileTarget, options?: { size?: number }): Promise<FileUpload>;
   /**
    * Aborts a predecessor's unfinished upload of this target: the one named by `uploadId`, and
-   * on S3 also any that ListMultipartUploads finds for exactly this key. Call it before begin():
-   * it would abort the caller's own unfinished upload of the same key too.
+   * on S3 also any that ListMultipartUploads finds for exactly this key — unless
+   * `plannedSize` says this file is written by one PutObject, which no predecessor of the same
+   * size ever started a multipart upload for. Call it before begin(): it would abort the
+   * caller's own unfinished upload of the same key too.
    */
-  abortUnfinished(target: StoredFileRef, uploadId?: string): Promise<void>;
+  abortUnfinished(target: StoredFileRef, uploadId?: string, plannedSize?: number): Promise<void>;
   /** The location reported to devices: `file:///abs/path` or `s3://bucket/key`. */
   locate(target: StoredFileRef): string;
   /** Undefined when the file is not (yet) visible. */

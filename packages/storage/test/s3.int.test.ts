@@ -223,6 +223,58 @@ describe('S3Storage against s3rver', () => {
     expect((failure as Error).message).toMatch(/AccessDenied/);
   });
 
+  it('stores a file smaller than a part with one PutObject, metadata included', async () => {
+    const t = target({ fileId: 'small' });
+    const bytes = randomBytes(64 * 1024 + 7);
+    const watch = watchCommands();
+    await storage.abortUnfinished(t, undefined, bytes.length);
+    const upload = await storage.begin(t, { size: bytes.length });
+    expect(upload.uploadId).toBe('');
+    await writeAll(upload, bytes, 10_000);
+    const done = await upload.complete({ size: bytes.length, sha256: sha256(bytes) });
+    expect(done.location).toBe(`s3://${bucket}/${PREFIX}/dev-1/small/report.bin`);
+    expect(watch.sent.map((c) => c.name)).toEqual(['PutObjectCommand']);
+    expectSameBytes(await readAll(await storage.read(t)), bytes);
+    const metadata = (await storage.stat(t))?.metadata ?? {};
+    expect(metadata).toMatchObject({ clientid: 'dev-1', fileid: 'small', 'filemeta-vsn': '1' });
+    expect(JSON.parse(metadata.filemeta ?? '')).toEqual(JSON.parse(t.filemetaJson));
+  });
+
+  it('one-request uploads: more bytes than announced, a bad checksum or abort() store nothing', async () => {
+    const t = target({ fileId: 'small-refused' });
+    const bytes = randomBytes(1000);
+    const longer = await storage.begin(t, { size: 999 });
+    await longer.write(bytes);
+    await expect(longer.complete({ size: 999, sha256: sha256(bytes) })).rejects.toMatchObject({
+      code: 'size_mismatch',
+    });
+    const corrupt = await storage.begin(t, { size: bytes.length });
+    await corrupt.write(bytes);
+    await expect(
+      corrupt.complete({ size: bytes.length, sha256: sha256(Buffer.from('x')) }),
+    ).rejects.toMatchObject({ code: 'checksum_mismatch' });
+    const aborted = await storage.begin(t, { size: bytes.length });
+    await aborted.write(bytes);
+    await aborted.abort();
+    await expect(aborted.complete({ size: bytes.length, sha256: sha256(bytes) })).rejects.toThrow();
+    expect(await storage.stat(t)).toBeUndefined();
+  });
+
+  it('uses a multipart upload from one part size on', async () => {
+    const t = target({ fileId: 'one-part' });
+    const bytes = randomBytes(5 * MiB);
+    const watch = watchCommands();
+    const upload = await storage.begin(t, { size: bytes.length });
+    expect(upload.uploadId).not.toBe('');
+    await writeAll(upload, bytes, MiB);
+    await upload.complete({ size: bytes.length, sha256: sha256(bytes) });
+    expect(watch.sent.map((c) => c.name)).toEqual([
+      'CreateMultipartUploadCommand',
+      'UploadPartCommand',
+      'CompleteMultipartUploadCommand',
+    ]);
+  });
+
   it('deletes idempotently', async () => {
     const t = target({ fileId: 'deleted' });
     await store(storage, t, Buffer.from('bye'));

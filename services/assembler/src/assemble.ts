@@ -56,9 +56,10 @@ export async function assembleTransfer(
   let upload: FileUpload | undefined;
   const started = performance.now();
   try {
-    await ctx.storage.abortUnfinished(target, record.uploadId);
-    upload = await ctx.storage.begin(target);
-    await ctx.store.recordUpload(lease, upload.uploadId);
+    await ctx.storage.abortUnfinished(target, record.uploadId, size);
+    upload = await ctx.storage.begin(target, { size });
+    // A one-request upload (small file on S3) leaves nothing for a successor to abort.
+    if (upload.uploadId !== '') await ctx.store.recordUpload(lease, upload.uploadId);
     const subject = commandSubject(ctx.config.stream, lease.key);
     for await (const bytes of readPlannedBytes({
       jsm: ctx.jsm,
