@@ -63,9 +63,22 @@ export interface StackOptions {
   cpuProfDir?: string;
 }
 
+/**
+ * MQFT_* variables set in the bench's own environment, passed on to every service so that a
+ * setting can be compared without editing a scenario (`MQFT_INGEST_CONNECTIONS=16 pnpm bench`).
+ * main.ts prints them: a run with overrides does not measure the defaults.
+ */
+export function serviceOverrides(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] => entry[0].startsWith('MQFT_') && entry[1] !== undefined,
+    ),
+  );
+}
+
 /** A full mqft stack with its own Mosquitto (loopback bridge) on the infra's servers. */
 export async function startBenchStack(infra: Infra, opts: StackOptions): Promise<MqftStack> {
-  const env: Record<string, string> = { ...opts.env };
+  const env: Record<string, string> = { ...serviceOverrides(), ...opts.env };
   if (opts.cpuProfDir) {
     // Node 20 does not allow --cpu-prof in NODE_OPTIONS: a preload starts the profiler instead.
     env['NODE_OPTIONS'] = `${SERVICE_RUNTIME_ENV['NODE_OPTIONS'] ?? ''} --import ${PRELOAD}`;

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '@mqft/test-support';
 import type { Context, Scenario } from './context.js';
-import { startInfra } from './infra.js';
+import { serviceOverrides, startInfra } from './infra.js';
 import { header, line, writeResults, type Row } from './report.js';
 import { SCENARIOS } from './scenarios/index.js';
 
@@ -35,6 +35,8 @@ const ctx: Context = {
   log: (message) =>
     console.error(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${message}`),
 };
+const overrides = Object.entries(serviceOverrides()).map(([k, v]) => `${k}=${v}`);
+if (overrides.length > 0) ctx.log(`services run with ${overrides.join(' ')} (not the defaults)`);
 let failed = false;
 const all: Row[] = [];
 try {

@@ -72,6 +72,7 @@ export async function e2eSmallFiles(
     ingests: scale,
     assemblers: scale,
     env,
+    ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}),
   });
   const devices = await connectDevices(
     stack.mqttUrl,
