@@ -1,4 +1,4 @@
-import type { Infra } from './infra.js';
+import type { Engines, Infra } from './infra.js';
 import type { Row } from './report.js';
 
 export interface Context {
@@ -6,6 +6,8 @@ export interface Context {
   infra: Infra;
   /** Directory for CPU profiles: when set, the services run with --cpu-prof. */
   cpuProfDir: string | undefined;
+  /** NATS and Redis for the stacks instead of the infra's single nodes (clusters). */
+  engines?: Engines;
   log(message: string): void;
 }
 

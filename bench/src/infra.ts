@@ -7,7 +7,9 @@ import {
   freePort,
   startMqftStack,
   startNats,
+  startNatsCluster,
   startRedis,
+  startRedisCluster,
   startS3rver,
   type MqftStack,
   type S3ServerHandle,
@@ -52,6 +54,41 @@ export async function startInfra(): Promise<Infra> {
 
 export type Backend = 'file' | 's3';
 
+/**
+ * NATS and Redis other than the infra's single nodes: the stacks connect to these, with
+ * `env` added (MQFT_STREAM_REPLICAS for a NATS cluster).
+ */
+export interface Engines {
+  label: string;
+  natsUrl: string;
+  redisUrl: string;
+  env: Record<string, string>;
+  pids(): Record<string, number | undefined>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The production topology's engines on loopback (ARCHITECTURE.md "Clustered engines"): a
+ * Redis Cluster of 3 masters and a 3-node NATS cluster whose stream has 3 replicas.
+ */
+export async function startClusterEngines(): Promise<Engines> {
+  const [redis, nats] = await Promise.all([startRedisCluster(), startNatsCluster({ size: 3 })]);
+  return {
+    label: 'Redis Cluster ×3 + NATS ×3 (R3)',
+    natsUrl: nats.url,
+    redisUrl: redis.url,
+    env: { MQFT_STREAM_REPLICAS: '3' },
+    pids: () =>
+      Object.fromEntries([
+        ...nats.nodes.map((n, i) => [`nats${i}`, n.pid] as const),
+        ...redis.nodes.map((n, i) => [`redis${i}`, n.pid] as const),
+      ]),
+    async stop() {
+      await Promise.allSettled([redis.stop(), nats.stop()]);
+    },
+  };
+}
+
 export interface StackOptions {
   backend: Backend;
   ingests?: number;
@@ -61,6 +98,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Write V8 CPU profiles of the services into this directory. */
   cpuProfDir?: string;
+  /** Clustered NATS and Redis instead of the infra's. */
+  engines?: Engines;
 }
 
 /**
@@ -78,7 +117,11 @@ export function serviceOverrides(): Record<string, string> {
 
 /** A full mqft stack with its own Mosquitto (loopback bridge) on the infra's servers. */
 export async function startBenchStack(infra: Infra, opts: StackOptions): Promise<MqftStack> {
-  const env: Record<string, string> = { ...serviceOverrides(), ...opts.env };
+  const env: Record<string, string> = {
+    ...opts.engines?.env,
+    ...serviceOverrides(),
+    ...opts.env,
+  };
   if (opts.cpuProfDir) {
     // Node 20 does not allow --cpu-prof in NODE_OPTIONS: a preload starts the profiler instead.
     env['NODE_OPTIONS'] = `${SERVICE_RUNTIME_ENV['NODE_OPTIONS'] ?? ''} --import ${PRELOAD}`;
@@ -95,18 +138,21 @@ export async function startBenchStack(infra: Infra, opts: StackOptions): Promise
     storage,
     ingests: opts.ingests ?? 1,
     assemblers: opts.assemblers ?? 1,
-    natsUrl: infra.nats.url,
-    redisUrl: opts.redisUrl ?? infra.redis.url,
+    natsUrl: opts.engines?.natsUrl ?? infra.nats.url,
+    redisUrl: opts.redisUrl ?? opts.engines?.redisUrl ?? infra.redis.url,
     env,
   });
 }
 
 /** The pids of every process of a stack and the infra, by name. */
-export function stackPids(infra: Infra, stack: MqftStack): Record<string, number | undefined> {
+export function stackPids(
+  infra: Infra,
+  stack: MqftStack,
+  engines?: Engines,
+): Record<string, number | undefined> {
   const pids: Record<string, number | undefined> = {
     mosquitto: stack.broker?.pid,
-    nats: infra.nats.pid,
-    redis: infra.redis.pid,
+    ...(engines ? engines.pids() : { nats: infra.nats.pid, redis: infra.redis.pid }),
     s3rver: infra.s3.pid,
   };
   stack.ingests.forEach((s, i) => (pids[`ingest${i}`] = s.pid));

@@ -14,6 +14,7 @@ const SCENARIOS = [
   'memory',
   'cost-per-segment',
   'scaling',
+  'scaling-clusters',
 ];
 const BENCH = join(REPO_ROOT, 'bench');
 

@@ -2,7 +2,7 @@ import type { Scenario } from '../context.js';
 import { costPerSegment } from './cost.js';
 import { fleet } from './fleet.js';
 import { memory } from './memory.js';
-import { scaling } from './scaling.js';
+import { scaling, scalingOnClusters } from './scaling.js';
 import { manySmallFiles } from './small-files.js';
 import { throughputOneFile } from './throughput.js';
 
@@ -13,4 +13,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   memory,
   'cost-per-segment': costPerSegment,
   scaling,
+  'scaling-clusters': scalingOnClusters,
 };

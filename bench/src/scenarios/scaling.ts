@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
+import { startClusterEngines } from '../infra.js';
 import { MiB, patternBytes } from '../device.js';
 import type { Row } from '../report.js';
 import { e2eSmallFiles, smallFilesShape } from './small-files.js';
@@ -7,6 +8,7 @@ import { e2eOneFile, fileSizeFor } from './throughput.js';
 
 /** Scenarios 1 (file backend) and 2 with 1+1 and 2+2 ingest/assembler processes. */
 export async function scaling(ctx: Context): Promise<Row[]> {
+  const on = ctx.engines ? `, ${ctx.engines.label}` : '';
   const data = patternBytes(Math.min(fileSizeFor(ctx), 512 * MiB));
   const shape = smallFilesShape(ctx);
   const small = randomBytes(shape.size);
@@ -21,7 +23,7 @@ export async function scaling(ctx: Context): Promise<Row[]> {
   return [
     {
       scenario: 'scaling',
-      case: `one ${data.length / MiB} MiB file, file backend, 2+2 vs 1+1`,
+      case: `one ${data.length / MiB} MiB file, file backend, 2+2 vs 1+1${on}`,
       value: one2.mbps,
       unit: 'MB/s',
       baseline: one1.mbps,
@@ -30,7 +32,7 @@ export async function scaling(ctx: Context): Promise<Row[]> {
     },
     {
       scenario: 'scaling',
-      case: `${shape.files} small files, s3, 2+2 vs 1+1`,
+      case: `${shape.files} small files, s3, 2+2 vs 1+1${on}`,
       value: small2.filesPerSecond,
       unit: 'files/s',
       baseline: small1.filesPerSecond,
@@ -38,4 +40,18 @@ export async function scaling(ctx: Context): Promise<Row[]> {
       details: { cpu1: small1.cpuSeconds, cpu2: small2.cpuSeconds },
     },
   ];
+}
+
+/** The same comparison on Redis Cluster + a 3-node NATS cluster with an R3 stream. */
+export async function scalingOnClusters(ctx: Context): Promise<Row[]> {
+  ctx.log('starting Redis Cluster (3 masters) and a NATS cluster (3 nodes)');
+  const engines = await startClusterEngines();
+  try {
+    return (await scaling({ ...ctx, engines })).map((row) => ({
+      ...row,
+      scenario: 'scaling-clusters',
+    }));
+  } finally {
+    await engines.stop();
+  }
 }

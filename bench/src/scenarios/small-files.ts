@@ -73,6 +73,7 @@ export async function e2eSmallFiles(
     assemblers: scale,
     env,
     ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}),
+    ...(ctx.engines ? { engines: ctx.engines } : {}),
   });
   const devices = await connectDevices(
     stack.mqttUrl,
@@ -83,7 +84,7 @@ export async function e2eSmallFiles(
   const latencies: number[] = [];
   const failures: string[] = [];
   try {
-    const meter = await cpuMeter(stackPids(ctx.infra, stack));
+    const meter = await cpuMeter(stackPids(ctx.infra, stack, ctx.engines));
     const start = performance.now();
     await pool(shape.files, shape.connections, async (i, w) => {
       try {

@@ -69,10 +69,11 @@ export async function e2eOneFile(
     ingests: scale,
     assemblers: scale,
     ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}),
+    ...(ctx.engines ? { engines: ctx.engines } : {}),
   });
   const device = await connectDevice(stack.mqttUrl, `bench-dev-${randomUUID().slice(0, 8)}`);
   try {
-    const meter = await cpuMeter(stackPids(ctx.infra, stack));
+    const meter = await cpuMeter(stackPids(ctx.infra, stack, ctx.engines));
     const run = await timedUpload(device, data, {
       fileId: randomUUID(),
       name: 'big.bin',

@@ -1,6 +1,6 @@
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { startMosquitto } from './mosquitto.js';
 import { startMqftService } from './mqft-service.js';
 import { freePort } from './ports.js';
@@ -129,14 +129,27 @@ async function deleteStackData(
   } finally {
     await nc.close();
   }
-  const redis = new Redis(redisUrl);
+  // A Redis Cluster (`redis+cluster://h:p,h:p`): every master holds some of the keys.
+  const cluster = redisUrl.startsWith('redis+cluster://')
+    ? new Cluster(
+        redisUrl.split(',').map((part) => {
+          const [host, port] = part.replace('redis+cluster://', '').split(':');
+          return { host: host ?? '127.0.0.1', port: Number(port) };
+        }),
+      )
+    : undefined;
+  const redis = cluster ?? new Redis(redisUrl);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    const nodes = cluster ? cluster.nodes('master') : [redis as Redis];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        cursor = next;
+        // One DEL per key: in a cluster, keys of one call must share a slot.
+        await Promise.all(keys.map((key) => redis.del(key)));
+      } while (cursor !== '0');
+    }
   } finally {
     redis.disconnect();
   }
