@@ -78,6 +78,7 @@ export async function e2eOneFile(
       fileId: randomUUID(),
       name: 'big.bin',
       checksum: sha256(data),
+      segmentSize: segmentSizeFor(),
       resultTimeoutMs: 120_000,
     });
     if (run.result.size !== data.length) throw new Error(`stored ${run.result.size} bytes`);
@@ -92,6 +93,12 @@ export async function e2eOneFile(
   }
 }
 
+/** The SDK's segment size unless BENCH_SEGMENT_KIB says otherwise (baseline and e2e alike). */
+export function segmentSizeFor(): number {
+  const kib = Number(process.env['BENCH_SEGMENT_KIB']);
+  return kib > 0 ? kib * 1024 : DEFAULT_SEGMENT_SIZE;
+}
+
 export function fileSizeFor(ctx: Context): number {
   return Math.round((ctx.smoke ? 8 : envMiB('BENCH_FILE_MIB', 1024)) * MiB);
 }
@@ -99,7 +106,8 @@ export function fileSizeFor(ctx: Context): number {
 export async function throughputOneFile(ctx: Context): Promise<Row[]> {
   const data = patternBytes(fileSizeFor(ctx));
   ctx.log(`raw MQTT baseline, ${data.length / MiB} MiB`);
-  const baseline = await rawMqttBaseline(data, DEFAULT_SEGMENT_SIZE, DEFAULT_WINDOW);
+  const segmentSize = segmentSizeFor();
+  const baseline = await rawMqttBaseline(data, segmentSize, DEFAULT_WINDOW);
   const rows: Row[] = [];
   for (const backend of ['file', 's3'] as const) {
     ctx.log(`e2e ${backend}`);
@@ -107,7 +115,7 @@ export async function throughputOneFile(ctx: Context): Promise<Row[]> {
     const ratio = run.mbps / baseline;
     rows.push({
       scenario: 'throughput-one-file',
-      case: `${data.length / MiB} MiB, ${backend}`,
+      case: `${data.length / MiB} MiB, ${segmentSize / 1024} KiB segments, ${backend}`,
       value: run.mbps,
       unit: 'MB/s',
       baseline,
