@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Context } from '../context.js';
 import { closeAll, connectDevices, KiB, percentile, sha256, timedUpload } from '../device.js';
 import { startBenchStack, stackPids } from '../infra.js';
-import { samplePeakRss } from '../proc.js';
+import { cpuMeter, samplePeakRss } from '../proc.js';
 import type { Row } from '../report.js';
 
 const MiBytes = 1024 * 1024;
@@ -37,6 +37,7 @@ export async function fleet(ctx: Context): Promise<Row[]> {
     const connectSeconds = (performance.now() - connectStart) / 1000;
     ctx.log(`connected in ${connectSeconds.toFixed(1)} s; uploading`);
     try {
+      const meter = await cpuMeter(pids);
       const start = performance.now();
       const settled = await Promise.allSettled(
         devices.map((device, i) =>
@@ -49,6 +50,7 @@ export async function fleet(ctx: Context): Promise<Row[]> {
         ),
       );
       const seconds = (performance.now() - start) / 1000;
+      const cpuSeconds = await meter.stop();
       const runs = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       const failed = settled.length - runs.length;
       const latencies = runs.map((r) => r.finToResultMs);
@@ -64,6 +66,8 @@ export async function fleet(ctx: Context): Promise<Row[]> {
         connectSeconds,
         retransmits,
         peakRssMiB: peakMiB,
+        // Over the upload phase: busy cores = CPU seconds / wall seconds, per process.
+        cpuSeconds,
       };
       return [
         {
