@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { storageRelativeKey } from '@mqft/protocol';
@@ -19,8 +19,16 @@ const TEMP_DIR = '%tmp';
 const MANIFEST_SUFFIX = '.MANIFEST.json';
 // NAME_MAX of Linux file systems (ext4, xfs, tmpfs): bytes in one path component.
 const MAX_COMPONENT_BYTES = 255;
-// Upload ids name files in TEMP_DIR; anything else must never reach unlink().
-const UPLOAD_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.part$/;
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+/**
+ * Upload ids name files in TEMP_DIR: `<target digest>-<uuid>.part` (the digest lets
+ * abortUnfinished() find every temp file of a target, as S3's ListMultipartUploads finds the
+ * uploads of a key), or `<uuid>.part` as recorded by earlier versions. Anything else must never
+ * reach unlink().
+ */
+const UPLOAD_ID_PATTERN = new RegExp(`^(?:[0-9a-f]{64}-)?${UUID}\\.part$`);
+/** A temp file of a target: its data (`.part`) or its sidecar's (`.manifest`). */
+const TARGET_TEMP_PATTERN = new RegExp(`^[0-9a-f]{64}-${UUID}\\.(?:part|manifest)$`);
 
 /** The sidecar EMQX's local exporter keeps next to each file, plus what mqft verified. */
 interface Manifest {
@@ -65,7 +73,7 @@ export class FileStorage implements StorageBackend {
     const filemeta = parseFilemeta(target.filemetaJson);
     try {
       await mkdir(this.tempDir, { recursive: true });
-      const uploadId = `${randomUUID()}.part`;
+      const uploadId = `${this.tempPrefixOf(target)}${randomUUID()}.part`;
       const tempPath = join(this.tempDir, uploadId);
       const handle = await open(tempPath, 'wx');
       const location = pathToFileURL(finalPath).href;
@@ -86,16 +94,41 @@ export class FileStorage implements StorageBackend {
     }
   }
 
-  async abortUnfinished(_target: StoredFileRef, uploadId?: string): Promise<void> {
-    if (uploadId === undefined) return;
-    if (!UPLOAD_ID_PATTERN.test(uploadId)) {
-      throw new StorageError(`not an upload id of the file backend: ${JSON.stringify(uploadId)}`, {
-        code: 'invalid_target',
-      });
+  /**
+   * Removes a predecessor's temporary files of this target: the upload named by `uploadId`
+   * and every other temp file (data or sidecar) named after the target — a writer killed
+   * after begin() but before its upload id was recorded leaves one nobody knows the id of
+   * (test/chaos, assembler-kill).
+   */
+  async abortUnfinished(
+    target: StoredFileRef,
+    uploadId?: string,
+    _plannedSize?: number,
+  ): Promise<void> {
+    if (uploadId !== undefined) {
+      if (!UPLOAD_ID_PATTERN.test(uploadId)) {
+        throw new StorageError(
+          `not an upload id of the file backend: ${JSON.stringify(uploadId)}`,
+          { code: 'invalid_target' },
+        );
+      }
+      await this.removeIfPresent(join(this.tempDir, uploadId), 'abort');
+      // A writer killed while publishing leaves its sidecar's temp file too (test/chaos).
+      await this.removeIfPresent(join(this.tempDir, manifestTempOf(uploadId)), 'abort');
     }
-    await this.removeIfPresent(join(this.tempDir, uploadId), 'abort');
-    // A writer killed while publishing leaves its sidecar's temp file too (test/chaos).
-    await this.removeIfPresent(join(this.tempDir, manifestTempOf(uploadId)), 'abort');
+    const prefix = this.tempPrefixOf(target);
+    let names: string[];
+    try {
+      names = await readdir(this.tempDir);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw toStorageError(err, `abort: list ${this.tempDir}`);
+    }
+    for (const name of names) {
+      if (name.startsWith(prefix) && TARGET_TEMP_PATTERN.test(name)) {
+        await this.removeIfPresent(join(this.tempDir, name), 'abort');
+      }
+    }
   }
 
   locate(target: StoredFileRef): string {
@@ -140,6 +173,15 @@ export class FileStorage implements StorageBackend {
   }
 
   async close(): Promise<void> {}
+
+  /**
+   * How the names of a target's temp files begin: the hex SHA-256 of its relative key (a
+   * digest, because the key itself may be up to 3 × 255 bytes and contain `/`).
+   */
+  private tempPrefixOf(target: StoredFileRef): string {
+    const relativeKey = storageRelativeKey(target.clientId, target.fileId, target.name);
+    return `${createHash('sha256').update(relativeKey).digest('hex')}-`;
+  }
 
   /** The final path of a file; throws if it would not be exactly three levels under root. */
   private pathOf(target: StoredFileRef): string {
@@ -203,7 +245,7 @@ export class FileStorage implements StorageBackend {
   }
 }
 
-/** The sidecar's temp file of an upload: `<uuid>.manifest` for `<uuid>.part`. */
+/** The sidecar's temp file of an upload: `<id>.manifest` for `<id>.part`. */
 function manifestTempOf(uploadId: string): string {
   return uploadId.replace(/\.part$/, '.manifest');
 }

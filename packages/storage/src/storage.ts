@@ -59,8 +59,9 @@ export interface StorageBackend {
    */
   begin(target: StoredFileTarget, options?: { size?: number }): Promise<FileUpload>;
   /**
-   * Aborts a predecessor's unfinished upload of this target: the one named by `uploadId`, and
-   * on S3 also any that ListMultipartUploads finds for exactly this key — unless
+   * Aborts a predecessor's unfinished upload of this target: the one named by `uploadId`, on
+   * the file backend every temporary file of this target (their names start with a digest of
+   * the key), and on S3 any that ListMultipartUploads finds for exactly this key — unless
    * `plannedSize` says this file is written by one PutObject, which no predecessor of the same
    * size ever started a multipart upload for. Call it before begin(): it would abort the
    * caller's own unfinished upload of the same key too.

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -176,6 +176,42 @@ describe('FileStorage', () => {
       code: 'invalid_target',
     });
     await upload.abort(); // the predecessor's own handle, which a real one would not share
+  });
+
+  it('aborts a predecessor’s upload whose id was never recorded, and only this target’s', async () => {
+    // A writer killed (kill -9) between begin() and recording its upload id: the successor
+    // knows no id, yet finds the temp file by its target (test/chaos, assembler-kill).
+    const t = target();
+    const other = target({ fileId: 'f-2' });
+    const lost = await storage.begin(t);
+    await lost.write(randomBytes(100));
+    const kept = await storage.begin(other);
+    await kept.write(randomBytes(100));
+    // A sidecar's temp file the writer left while publishing, and a stranger's file.
+    const sidecarTemp = lost.uploadId.replace(/\.part$/, '.manifest');
+    await writeFile(join(root, '%tmp', sidecarTemp), '{}');
+    await writeFile(join(root, '%tmp', 'notes.txt'), 'not an upload');
+
+    await storage.abortUnfinished(t);
+    expect(await filesUnder(join(root, '%tmp'))).toEqual([kept.uploadId, 'notes.txt'].sort());
+    await storage.abortUnfinished(t, undefined, 1234);
+
+    // The other target's upload still completes.
+    await kept.complete(kept.written());
+    expect(await visibleFiles()).toEqual([
+      'dev-1/f-2/report.bin',
+      'dev-1/f-2/report.bin.MANIFEST.json',
+    ]);
+    await lost.abort();
+  });
+
+  it('accepts the upload ids of earlier versions (`<uuid>.part`)', async () => {
+    const t = target();
+    const legacy = '0f8fad5b-d9cb-469f-a165-70867728950e.part';
+    await mkdir(join(root, '%tmp'), { recursive: true });
+    await writeFile(join(root, '%tmp', legacy), 'old');
+    await storage.abortUnfinished(t, legacy);
+    expect(await filesUnder(join(root, '%tmp'))).not.toContain(legacy);
   });
 
   it('runs concurrent uploads to different targets without mixing bytes', async () => {
