@@ -1,8 +1,9 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager, type MsgRequest } from '@nats-io/jetstream';
 import { Cluster } from 'ioredis';
 import {
   startMosquitto,
@@ -50,8 +51,12 @@ export interface ClusterEnv {
   keys(pattern: string): Promise<string[]>;
   /** Command messages still in the stream, per transfer key. */
   streamLeftovers(): Promise<Record<string, number>>;
+  /** One transfer's command messages in the stream, as the stream's leader has them. */
+  streamMessages(key: string): Promise<{ seq: number; kind: string; time: string }[]>;
   /** Every stored file under the storage root (relative paths; manifests left out). */
   storedFiles(): Promise<string[]>;
+  /** Copies every service's and broker's log into `dir` (for a post-mortem). */
+  copyLogs(dir: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,19 +70,21 @@ function clusterNodes(url: string): { host: string; port: number }[] {
     });
 }
 
-/** The bridge of broker B that brings the results published on broker A to B's devices. */
-export function resultsBridge(brokerA: ServerHandle, name: string): string {
-  return [
-    `connection ${name}`,
-    `address 127.0.0.1:${brokerA.port}`,
-    'bridge_protocol_version mqttv50',
-    'try_private false',
-    'notifications false',
-    'cleansession true',
-    'topic # in 1 $file-response/ $file-response/',
-    `remote_clientid ${name}`,
-    'restart_timeout 1 2',
-  ].join('\n');
+/** deploy/mosquitto/results-bridge.conf: how a second broker gets the assemblers' results. */
+const RESULTS_BRIDGE = fileURLToPath(
+  new URL('../../deploy/mosquitto/results-bridge.conf', import.meta.url),
+);
+
+/**
+ * The bridge of broker B that brings the results published on broker A to B's devices: the
+ * deployed section (deploy/mosquitto/results-bridge.conf) with broker A's address and a
+ * `remote_clientid` of its own.
+ */
+export async function resultsBridge(brokerA: ServerHandle, name: string): Promise<string> {
+  const section = await readFile(RESULTS_BRIDGE, 'utf8');
+  return section
+    .replace(/^address .*$/m, `address 127.0.0.1:${brokerA.port}`)
+    .replace(/^remote_clientid .*$/m, `remote_clientid ${name}`);
 }
 
 export async function startClusterEnv(opts: ClusterEnvOptions = {}): Promise<ClusterEnv> {
@@ -100,7 +107,7 @@ export async function startClusterEnv(opts: ClusterEnvOptions = {}): Promise<Clu
       () => brokerA.stop(),
     );
     const brokerB = await startMosquitto({
-      extraConfig: resultsBridge(brokerA, `mqft-results-${brokerA.port}`),
+      extraConfig: await resultsBridge(brokerA, `mqft-results-${brokerA.port}`),
     });
     cleanups.push(() => brokerB.stop());
     const stream = uniqueName('MQFT_CL');
@@ -169,6 +176,37 @@ export async function startClusterEnv(opts: ClusterEnvOptions = {}): Promise<Clu
         left[subject.slice(root.length)] = count;
       return left;
     };
+    const streamMessages = async (key: string) => {
+      const subject = `ft.${stream}.cmd.${key}`;
+      const found: { seq: number; kind: string; time: string }[] = [];
+      for (let seq = 1; ;) {
+        // The leader's answer (not a direct get, which a lagging replica may answer); the
+        // client's type lacks next_by_subj, which nats-server 2.9 accepts.
+        const request = { seq, next_by_subj: subject } as unknown as MsgRequest;
+        const msg = await jsm.streams.getMessage(stream, request);
+        if (!msg) return found;
+        found.push({
+          seq: msg.seq,
+          kind: msg.header.get('Mqft-Kind') || '?',
+          time: msg.time.toISOString(),
+        });
+        seq = msg.seq + 1;
+      }
+    };
+    const copyLogs = async (to: string) => {
+      await mkdir(to, { recursive: true });
+      const services = [
+        ...stackA.ingests.map((s, i) => [`a-ingest-${i}`, s] as const),
+        ...stackA.assemblers.map((s, i) => [`a-assembler-${i}`, s] as const),
+        ...stackB.ingests.map((s, i) => [`b-ingest-${i}`, s] as const),
+        ['broker-a', brokerA] as const,
+        ['broker-b', brokerB] as const,
+        ...nats.nodes.map((s, i) => [`nats-${i}`, s] as const),
+        ...redis.nodes.map((s, i) => [`redis-${i}`, s] as const),
+      ];
+      for (const [name, handle] of services)
+        await copyFile(handle.logFile, join(to, `${name}.log`)).catch(() => undefined);
+    };
     const storedFiles = async (): Promise<string[]> =>
       (await readdir(dir, { recursive: true, withFileTypes: true }))
         .filter((e) => e.isFile() && !e.name.endsWith('.MANIFEST.json'))
@@ -187,7 +225,9 @@ export async function startClusterEnv(opts: ClusterEnvOptions = {}): Promise<Clu
       redisClient,
       keys,
       streamLeftovers,
+      streamMessages,
       storedFiles,
+      copyLogs,
       stop: stopAll,
     };
   } catch (err) {

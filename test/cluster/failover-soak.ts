@@ -5,7 +5,7 @@
  *   pnpm exec tsx test/cluster/failover-soak.ts [runs=5] [uploads=30] [firstSeed=random]
  *
  * Every run prints its seed; a failure names it, and `MQFT_CLUSTER_SEEDS=<seed>` repeats it.
- * Add MQFT_CLUSTER_STRICT=1 to fail on stream messages left behind after a leader kill.
+ * MQFT_CLUSTER_KINDS, MQFT_CLUSTER_DEBUG and MQFT_CLUSTER_LOG_DIR pass through (see the test).
  */
 import { spawnSync } from 'node:child_process';
 import { REPO_ROOT } from '@mqft/test-support';

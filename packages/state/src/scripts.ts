@@ -87,7 +87,8 @@ return {'created', is_ready(meta) and 1 or 0}
 
 /**
  * KEYS: meta, segs. ARGV: size, checksum ('' if none), reply, now, ttlMs, clientId, fileId.
- * Returns {status, location}: status complete | aborted | failed | assembling | ready | waiting.
+ * Returns {status, location-or-finAt}: status complete (with the location) | aborted | failed |
+ * assembling | ready | waiting (these with the first fin's time, from which the grace runs).
  */
 export const recordFin: ScriptDefinition = {
   name: 'mqftRecordFin',
@@ -106,8 +107,9 @@ redis.call('HSETNX', meta, 'clientId', ARGV[6])
 redis.call('HSETNX', meta, 'fileId', ARGV[7])
 if ARGV[2] ~= '' then redis.call('HSET', meta, 'finChecksum', ARGV[2]) else redis.call('HDEL', meta, 'finChecksum') end
 expire(meta, segs, ARGV[5])
-if state == 'assembling' then return {'assembling', ''} end
-return {is_ready(meta) and 'ready' or 'waiting', ''}
+local fin_at = redis.call('HGET', meta, 'finAt')
+if state == 'assembling' then return {'assembling', fin_at} end
+return {is_ready(meta) and 'ready' or 'waiting', fin_at}
 `,
 };
 

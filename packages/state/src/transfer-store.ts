@@ -139,14 +139,17 @@ export class TransferStore {
   ): Promise<{
     status: 'complete' | 'aborted' | 'failed' | 'assembling' | 'ready' | 'waiting';
     location: string;
+    /** When the transfer's first unanswered fin was recorded (the grace runs from it). */
+    finAt?: number;
   }> {
     const k = this.keys(key);
-    const [status, location] = await this.runPair(
+    const [status, second] = await this.runPair(
       scripts.recordFin,
       [k.meta, k.segs],
       [fin.size, fin.checksum ?? '', fin.reply, fin.now, fin.ttlMs, fin.clientId, fin.fileId],
     );
-    return { status: status as 'ready', location };
+    if (status === 'complete') return { status, location: second };
+    return { status: status as 'ready', location: '', finAt: Number(second) || fin.now };
   }
 
   async recordAbort(

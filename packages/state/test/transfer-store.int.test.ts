@@ -63,6 +63,15 @@ describe('TransferStore on a real Redis', () => {
     expect((await store.get(key))?.bytes).toBe(6);
   });
 
+  it("a retransmitted fin keeps the first fin's time, from which the grace runs", async () => {
+    const key = freshKey();
+    const at = (t: number) =>
+      store.recordFin(key, { size: 8, reply: 'r', now: t, ttlMs, clientId: 'dev1', fileId: 'f' });
+    expect(await at(1000)).toMatchObject({ status: 'waiting', finAt: 1000 });
+    expect(await at(3000)).toMatchObject({ status: 'waiting', finAt: 1000 });
+    expect((await store.get(key))?.finAt).toBe(1000);
+  });
+
   it('a repeated init with the same metadata resumes; different metadata conflicts', async () => {
     const key = freshKey();
     expect((await init(key)).status).toBe('created');

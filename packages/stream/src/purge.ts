@@ -1,4 +1,4 @@
-import type { JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager, MsgRequest } from '@nats-io/jetstream';
 
 /** Deletes in flight at once. */
 const DELETE_WINDOW = 32;
@@ -28,14 +28,41 @@ export async function purgeSubject(
   await deleteAll(jsm, stream, first);
   const seqs: number[] = [];
   let from = 1;
-  for (;;) {
-    const msg = await jsm.direct.getMessage(stream, { seq: from, next_by_subj: subject });
-    if (msg === null || msg.seq >= below) break;
-    seqs.push(msg.seq);
-    from = msg.seq + 1;
+  // Direct gets are fast but any replica may answer one, and a replica that lags behind the
+  // leader (R3 streams, more so after a leader change) ends the walk early: it has not stored
+  // the newest messages yet. So the walk ends only when the leader, too, has nothing more (one
+  // request to the leader per purge).
+  for (let leader = false; ;) {
+    const request = { seq: from, next_by_subj: subject };
+    const msg = leader
+      ? await jsm.streams.getMessage(stream, request as unknown as MsgRequest)
+      : await jsm.direct.getMessage(stream, request);
+    if (msg !== null && msg.seq < below) {
+      seqs.push(msg.seq);
+      from = msg.seq + 1;
+    } else if (leader || msg !== null) {
+      break;
+    } else {
+      leader = true;
+    }
   }
   await deleteAll(jsm, stream, seqs);
   return first.length + seqs.length;
+}
+
+/**
+ * Deletes one stream message (without erasing its bytes); a message that is gone already
+ * (another replica's purge, max_age) counts as deleted. Throws when the stream did not answer.
+ */
+export async function deleteStreamMessage(
+  jsm: JetStreamManager,
+  stream: string,
+  seq: number,
+): Promise<void> {
+  await jsm.streams.deleteMessage(stream, seq, false).catch((err: unknown) => {
+    if (/no message found|not found/i.test(String(err))) return false;
+    throw err;
+  });
 }
 
 async function deleteAll(
@@ -45,13 +72,7 @@ async function deleteAll(
 ): Promise<void> {
   for (let i = 0; i < seqs.length; i += DELETE_WINDOW) {
     await Promise.all(
-      seqs.slice(i, i + DELETE_WINDOW).map((seq) =>
-        jsm.streams.deleteMessage(stream, seq, false).catch((err: unknown) => {
-          // Gone already (another replica's purge, or max_age): that is the goal.
-          if (/no message found|not found/i.test(String(err))) return false;
-          throw err;
-        }),
-      ),
+      seqs.slice(i, i + DELETE_WINDOW).map((seq) => deleteStreamMessage(jsm, stream, seq)),
     );
   }
 }

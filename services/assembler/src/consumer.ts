@@ -1,5 +1,5 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import { decodeCommandHeaders, EnvelopeError } from '@mqft/stream';
+import { decodeCommandHeaders, deleteStreamMessage, EnvelopeError } from '@mqft/stream';
 import type { AssemblerContext } from './context.js';
 import { RECORDERS } from './record/index.js';
 
@@ -11,6 +11,14 @@ const NAK_DELAY_MS = 2000;
  * 30–45 s; measured by the benchmarks). 8 × a stored message (≤ max_payload) bounds memory.
  */
 const PULL_MAX_MESSAGES = 8;
+/**
+ * How long one pull request lives. nats.js notices a pull the server forgot (the consumer's
+ * leader was killed: its pending pulls die with it) only after two missed idle heartbeats
+ * (half of this each), and waits this long again between its checks of the consumer: with the
+ * default 30 s, an R3 stream's leader kill -9 stalled recording for 30–45 s
+ * (test/cluster/failover.int.test.ts). An idle pull costs one request per period.
+ */
+export const PULL_EXPIRES_MS = 4000;
 /** Outcomes of a command for a transfer that is over (its messages were purged already). */
 const FINISHED = new Set([
   'ignored_complete',
@@ -41,6 +49,7 @@ export class CommandConsumer {
   async start(): Promise<void> {
     this.messages = await this.consumer.consume({
       max_messages: Math.min(this.concurrency, PULL_MAX_MESSAGES),
+      expires: PULL_EXPIRES_MS,
     });
     this.loop = this.run(this.messages);
   }
@@ -73,9 +82,16 @@ export class CommandConsumer {
       if (FINISHED.has(outcome)) {
         // A late copy (a device's retransmission, a broker's redelivery) of a command of a
         // finished transfer: nothing purges it any more, so it would stay until max_age.
-        await this.ctx.jsm.streams
-          .deleteMessage(this.ctx.config.stream, msg.seq, false)
-          .catch((err: unknown) => logger.warn({ err, seq: msg.seq }, 'late command not deleted'));
+        // When the stream cannot delete it now (its leader was just killed), the redelivery
+        // tries again: recording it is idempotent.
+        try {
+          await deleteStreamMessage(this.ctx.jsm, this.ctx.config.stream, msg.seq);
+        } catch (err) {
+          logger.warn({ err, seq: msg.seq, kind }, 'late command not deleted; redelivery later');
+          metrics.commands.inc({ kind, outcome: 'retry' });
+          msg.nak(NAK_DELAY_MS);
+          return;
+        }
       }
       msg.ack();
       metrics.commands.inc({ kind, outcome });

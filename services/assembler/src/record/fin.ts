@@ -39,7 +39,10 @@ export async function recordFin(
       ctx.requestAssembly(command.key);
       return 'ready';
     case 'waiting':
-      await ctx.store.scheduleCheck(command.key, now + ctx.config.finGrace);
+      // From the FIRST fin: a device retransmitting fin (every result timeout while it hears
+      // nothing) must not push the check back each time, or the grace never runs out and the
+      // device never learns the missing ranges (a Redis failover losing segment records).
+      await ctx.store.scheduleCheck(command.key, (result.finAt ?? now) + ctx.config.finGrace);
       return 'waiting';
     case 'assembling':
       return 'assembling';

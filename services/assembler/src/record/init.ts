@@ -57,8 +57,17 @@ export async function recordInit(
       await ctx.sendResult(command.key, reply, { reason: 'filemeta_conflict' });
       return 'filemeta_conflict';
     case 'aborted':
+      await ctx.store.releaseQuota(command.key);
       await ctx.sendResult(command.key, reply, { reason: 'aborted' });
       return 'aborted';
+    case 'complete':
+      // A late copy (the device's retransmission, or ingest's publish retried through a stream
+      // leader change) of the init of a finished transfer: success again, and the outcome
+      // 'complete' has the consumer delete it from the stream (nothing purges it any more),
+      // and the quota slot that admit() just took back goes again.
+      await ctx.store.releaseQuota(command.key);
+      await ctx.sendResult(command.key, reply, { reason: 'success' });
+      return 'complete';
     default:
       if (result.status === 'created') ctx.events.publish({ key: command.key, state: 'receiving' });
       if (result.ready) ctx.requestAssembly(command.key);
