@@ -554,8 +554,10 @@ function diff(expected: Set<string>, got: Set<string>, what: string, problems: s
 /** No segments in the stream, no lease or segment map in Redis, once every transfer is complete. */
 async function waitForClean(infra: Infra, stack: MqftStack, timeoutMs: number): Promise<string[]> {
   let last: string[] = [];
+  let unfinished: string[] = [];
   const check = async (): Promise<string[]> => {
     const found: string[] = [];
+    unfinished = [];
     const nc = await natsConnect({ servers: infra.natsUrl });
     try {
       const jsm = await jetstreamManager(nc);
@@ -606,6 +608,7 @@ async function waitForClean(infra: Infra, stack: MqftStack, timeoutMs: number): 
         for (const k of batch) {
           const state = (await redis.hget(k, 'state')) ?? 'none';
           states.set(state, (states.get(state) ?? 0) + 1);
+          if (state !== 'complete') unfinished.push(k);
         }
       } while (cursor !== '0');
       const notComplete = [...states].filter(([s]) => s !== 'complete');
@@ -629,7 +632,15 @@ async function waitForClean(infra: Infra, stack: MqftStack, timeoutMs: number): 
     );
     return [];
   } catch {
-    return last.length > 0 ? last : [`leftover check failed`];
+    if (last.length === 0) return [`leftover check failed`];
+    // What those transfers look like, for the diagnosis (the stack is gone afterwards).
+    const described: string[] = [];
+    for (const k of unfinished.slice(0, 5)) {
+      const key = /ft:\{(.*)\}:meta$/.exec(k)?.[1];
+      if (key !== undefined)
+        described.push(`  ${key}: ${await describeTransfer(infra, stack, key)}`);
+    }
+    return described.length > 0 ? [...last, `not complete:\n${described.join('\n')}`] : last;
   }
 }
 

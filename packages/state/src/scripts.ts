@@ -204,6 +204,30 @@ return {'complete', reply}
 };
 
 /**
+ * Marks complete, without a lease, a 'receiving' transfer whose verified file storage already
+ * holds: its completion was recorded in a Redis that was then lost, and replaying the stream
+ * while its messages were being purged rebuilt only part of it (test/chaos, redis-loss).
+ * KEYS: meta, segs, lease. ARGV: location, size, checksum, now, keepMs.
+ * Returns {status, finReply}: complete | skipped (with the state; leased or not receiving).
+ */
+export const completeStored: ScriptDefinition = {
+  name: 'mqftCompleteStored',
+  numberOfKeys: 3,
+  lua: `
+local meta, segs, lease = KEYS[1], KEYS[2], KEYS[3]
+local state = redis.call('HGET', meta, 'state')
+if state ~= 'receiving' or redis.call('EXISTS', lease) == 1 then return {'skipped', state or ''} end
+local reply = redis.call('HGET', meta, 'finReply') or ''
+redis.call('HSET', meta, 'state', 'complete', 'location', ARGV[1], 'size', ARGV[2],
+  'checksum', ARGV[3], 'completedAt', ARGV[4], 'updatedAt', ARGV[4])
+redis.call('HDEL', meta, 'uploadId', 'finReply', 'errorReason', 'missing')
+redis.call('DEL', segs)
+redis.call('PEXPIRE', meta, tonumber(ARGV[5]))
+return {'complete', reply}
+`,
+};
+
+/**
  * The lease holder gives the transfer back to 'receiving'. KEYS: meta, segs, lease.
  * ARGV: leaseValue, mode, reason, now, missing (JSON, '' if none).
  * mode: 'wait' keeps the fin (more segments may come within the grace),
@@ -297,6 +321,7 @@ export const ALL_SCRIPTS: readonly ScriptDefinition[] = [
   renewLease,
   recordUpload,
   completeTransfer,
+  completeStored,
   releaseTransfer,
   expireFin,
   admitTransfer,

@@ -208,6 +208,23 @@ export class TransferStore {
     return { status: status as 'complete', finReply };
   }
 
+  /**
+   * Marks a 'receiving', unleased transfer complete because storage already holds its verified
+   * file (see scripts.completeStored); 'skipped' when it is leased or not receiving.
+   */
+  async completeStored(
+    key: string,
+    done: { location: string; size: number; checksum: string; now: number },
+  ): Promise<{ status: 'complete' | 'skipped'; finReply: string }> {
+    const k = this.keys(key);
+    const [status, finReply] = await this.runPair(
+      scripts.completeStored,
+      [k.meta, k.segs, k.lease],
+      [done.location, done.size, done.checksum, done.now, COMPLETE_KEEP_MS],
+    );
+    return status === 'complete' ? { status, finReply } : { status: 'skipped', finReply: '' };
+  }
+
   async release(
     lease: Lease,
     r: {

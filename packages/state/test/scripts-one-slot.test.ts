@@ -92,6 +92,7 @@ describe('every script touches keys of one slot', () => {
       await store.renewLease(lease, 1000);
       await store.recordUpload(lease, 'u');
       await store.complete(lease, { location: 'l', size: 10, checksum: 'c', now });
+      await store.completeStored(key, { location: 'l', size: 10, checksum: 'c', now });
       await store.release(lease, { mode: 'reset', reason: 'x', now, missing: [[0, 1]] });
       await store.expireFin(key, now, now, [[0, 1]]);
       await store.admit(key, now, now + 1000, 4);

@@ -129,6 +129,34 @@ describe('TransferStore on a real Redis', () => {
     ).toBe('complete');
   });
 
+  it('completeStored completes a receiving, unleased transfer only (file already in storage)', async () => {
+    const done = { location: 'file:///x', size: 3, checksum: 'c', now: now() };
+    // Rebuilt partly by a replay: init and a segment, its fin purged.
+    const partial = freshKey();
+    await init(partial);
+    await seg(partial, 0, 1, 3);
+    expect(await store.completeStored(partial, done)).toEqual({ status: 'complete', finReply: '' });
+    expect(await store.get(partial)).toMatchObject({ state: 'complete', location: 'file:///x' });
+    expect(await store.segments(partial)).toEqual([]);
+    expect((await store.completeStored(partial, done)).status).toBe('skipped');
+    // A waiting fin gets its reply back, to be answered.
+    const waiting = freshKey();
+    await init(waiting);
+    await fin(waiting, 3);
+    expect(await store.completeStored(waiting, done)).toEqual({
+      status: 'complete',
+      finReply: 'r',
+    });
+    // A leased transfer belongs to its assembly.
+    const leased = freshKey();
+    await init(leased);
+    await seg(leased, 0, 1, 3);
+    await fin(leased, 3);
+    expect((await store.acquireLease(leased, 'A', 10_000, now())).status).toBe('acquired');
+    expect((await store.completeStored(leased, done)).status).toBe('skipped');
+    expect((await store.get(leased))?.state).toBe('assembling');
+  });
+
   it('release modes: wait keeps the fin, fail_fin drops it, reset drops segments too', async () => {
     const key = freshKey();
     await init(key);

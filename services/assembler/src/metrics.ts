@@ -19,7 +19,7 @@ export function createAssemblerMetrics(registry: Registry) {
     }),
     assemblies: new Counter({
       name: 'mqft_assembler_assemblies_total',
-      help: 'Assembly attempts by result (complete, incomplete_waiting, incomplete, checksum_mismatch, segments_lost, lease_lost, handed_over, retry)',
+      help: 'Assembly attempts by result (complete, incomplete_waiting, incomplete, checksum_mismatch, segments_lost, already_stored, lease_lost, handed_over, retry)',
       labelNames: ['result'] as const,
       registers,
     }),

@@ -1,11 +1,25 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { commandSubjects, decodeCommandHeaders, EnvelopeError } from '@mqft/stream';
+import { settleIfStored } from './assemble.js';
+import { PULL_EXPIRES_MS } from './consumer.js';
 import type { AssemblerContext } from './context.js';
 import { RECORDERS } from './record/index.js';
 
 const LOCK_TTL_MS = 30_000;
 const CHECK_INTERVAL_MS = 5_000;
+/**
+ * A replay that got no message for this long has nothing left to read: the messages it was
+ * waiting for were deleted (purged) after it looked at the stream's last sequence.
+ */
+const REPLAY_IDLE_MS = 10_000;
+/** Rebuilt transfers looked up in storage at once (see settleRebuilt). */
+const SETTLE_CONCURRENCY = 8;
+
+/** Redis lost its data again while the stream was being replayed into it. */
+export class RebuildInterruptedError extends Error {
+  override name = 'RebuildInterruptedError';
+}
 
 /**
  * Redis may lose everything (small deployments keep nothing on disk). The stream still holds
@@ -13,6 +27,13 @@ const CHECK_INTERVAL_MS = 5_000;
  * recording is idempotent, and the newest stream sequence wins per offset — before the state
  * is marked whole again. Devices are not answered twice: replayed commands send no results
  * (a replayed fin keeps its reply for when the transfer completes).
+ *
+ * The replay races with purges: a transfer that completed just before Redis was lost (its
+ * record gone with it) still has messages in the stream while its purge runs, so the replay
+ * may rebuild part of it — its init and some segments, but not the fin the purge deleted
+ * first. Nothing would ever settle such a record, so every transfer the replay touched and
+ * left 'receiving' is looked up in storage afterwards, and marked complete when storage holds
+ * its verified file (test/chaos, redis-loss).
  */
 export class StateRecovery {
   private timer: NodeJS.Timeout | undefined;
@@ -47,17 +68,53 @@ export class StateRecovery {
     const { store, owner, logger } = this.ctx;
     if (await store.stateIsWhole()) return;
     if (!(await store.takeRebuildLock(owner, LOCK_TTL_MS))) return;
+    const touched = new Set<string>();
+    let failure: unknown;
     try {
       const started = Date.now();
-      const replayed = await this.replay();
+      const replayed = await this.replay(touched);
+      // ioredis reconnects and goes on: when Redis lost everything again meanwhile, what was
+      // replayed before is gone, and the state is not whole. The lock was lost with it.
+      if (!(await store.renewRebuildLock(owner, LOCK_TTL_MS))) {
+        throw new RebuildInterruptedError('Redis lost the rebuild lock while replaying');
+      }
       await store.markStateWhole();
-      logger.info({ replayed, ms: Date.now() - started }, 'transfer state rebuilt from the stream');
+      logger.info(
+        { replayed, transfers: touched.size, ms: Date.now() - started },
+        'transfer state rebuilt from the stream',
+      );
+    } catch (err) {
+      failure = err;
     } finally {
       await store.releaseRebuildLock(owner);
     }
+    // Also after an interrupted replay: what it wrote into the new, empty Redis stays there.
+    if (failure === undefined || failure instanceof RebuildInterruptedError) {
+      await this.settleRebuilt(touched);
+    }
+    if (failure !== undefined) throw failure;
   }
 
-  private async replay(): Promise<number> {
+  /** Marks complete the rebuilt transfers whose verified file storage already holds. */
+  private async settleRebuilt(keys: Set<string>): Promise<void> {
+    const { logger, metrics } = this.ctx;
+    const queue = [...keys];
+    let settled = 0;
+    const worker = async (): Promise<void> => {
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+        try {
+          if (await settleIfStored(this.ctx, key)) settled++;
+        } catch (err) {
+          metrics.storageErrors.inc({ operation: 'verify' });
+          logger.warn({ err, key }, 'rebuilt transfer not checked against storage');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: SETTLE_CONCURRENCY }, worker));
+    if (settled > 0) logger.info({ settled }, 'rebuilt transfers found complete in storage');
+  }
+
+  private async replay(touched: Set<string>): Promise<number> {
     const { config, store, owner } = this.ctx;
     const info = await this.ctx.jsm.streams.info(config.stream);
     if (info.state.messages === 0) return 0;
@@ -67,13 +124,23 @@ export class StateRecovery {
       filter_subjects: commandSubjects(config.stream),
       deliver_policy: DeliverPolicy.All,
     });
-    const messages = await consumer.consume({ max_messages: 32 });
+    const messages = await consumer.consume({ max_messages: 32, expires: PULL_EXPIRES_MS });
     let count = 0;
     let renewedAt = Date.now();
+    // The last message (or all) may be purged before the replay gets there: then nothing ever
+    // reaches `last`, and without new messages the loop would wait for ever.
+    // Only the wait for the next message counts, not recording one (Redis may be slow).
+    let idle: NodeJS.Timeout | undefined;
+    const armIdle = (): void => {
+      idle = setTimeout(() => void messages.close().catch(() => undefined), REPLAY_IDLE_MS);
+    };
+    armIdle();
     try {
       for await (const msg of messages) {
+        clearTimeout(idle);
         try {
           const command = decodeCommandHeaders(msg.headers);
+          touched.add(command.key);
           await RECORDERS[command.kind](quiet, command, { seq: msg.seq, data: msg.data });
           count++;
         } catch (err) {
@@ -81,12 +148,14 @@ export class StateRecovery {
         }
         if (Date.now() - renewedAt > LOCK_TTL_MS / 3) {
           if (!(await store.renewRebuildLock(owner, LOCK_TTL_MS)))
-            throw new Error('rebuild lock lost');
+            throw new RebuildInterruptedError('rebuild lock lost');
           renewedAt = Date.now();
         }
-        if (msg.seq >= last) break;
+        if (msg.seq >= last || msg.info.pending === 0) break;
+        armIdle();
       }
     } finally {
+      clearTimeout(idle);
       await messages.close();
     }
     return count;
