@@ -31,7 +31,10 @@ local function expire(meta, segs, fallback_ttl)
 end
 `;
 
-/** KEYS: meta, segs. ARGV: offset, seq, length, now, ttlMs. */
+/**
+ * KEYS: meta, segs. ARGV: offset, seq, length, now, ttlMs. A segment below the transfer's
+ * seqFloor (set by a reset) belongs to a dropped attempt and is not recorded.
+ */
 export const recordSegment: ScriptDefinition = {
   name: 'mqftRecordSegment',
   numberOfKeys: 2,
@@ -40,6 +43,10 @@ local meta, segs = KEYS[1], KEYS[2]
 local state = redis.call('HGET', meta, 'state')
 if state == 'complete' or state == 'aborted' or state == 'failed' then return {state} end
 local seq, len = tonumber(ARGV[2]), tonumber(ARGV[3])
+-- a copy from before a reset (redelivered late): its attempt was dropped and purged
+if seq < tonumber(redis.call('HGET', meta, 'seqFloor') or '0') then
+  return {is_ready(meta) and 'ready' or 'recorded'}
+end
 local prev = redis.call('HGET', segs, ARGV[1])
 if prev then
   local pseq, plen = string.match(prev, '^(%d+):(%d+)$')
@@ -229,10 +236,12 @@ return {'complete', reply}
 
 /**
  * The lease holder gives the transfer back to 'receiving'. KEYS: meta, segs, lease.
- * ARGV: leaseValue, mode, reason, now, missing (JSON, '' if none).
+ * ARGV: leaseValue, mode, reason, now, missing (JSON, '' if none), seqFloor ('' if none).
  * mode: 'wait' keeps the fin (more segments may come within the grace),
  *       'fail_fin' drops the fin (the device must send the missing ranges, then fin again),
- *       'reset' drops the fin and every segment (checksum mismatch, segments lost).
+ *       'reset' drops the fin and every segment (checksum mismatch, segments lost), and
+ *       records seqFloor: the stream messages below it are being purged, so a late copy of
+ *       one is never recorded again (it would be missing at the next assembly).
  * Returns {status, finReply}: released | lost.
  */
 export const releaseTransfer: ScriptDefinition = {
@@ -255,6 +264,10 @@ end
 if ARGV[2] == 'reset' then
   redis.call('DEL', segs)
   redis.call('HSET', meta, 'bytes', 0, 'segCount', 0)
+  local floor = tonumber(ARGV[6]) or 0
+  if floor > tonumber(redis.call('HGET', meta, 'seqFloor') or '0') then
+    redis.call('HSET', meta, 'seqFloor', floor)
+  end
 end
 return {'released', reply}
 `,

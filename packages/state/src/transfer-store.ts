@@ -232,13 +232,22 @@ export class TransferStore {
       reason: string;
       now: number;
       missing?: [number, number][];
+      /** reset only: stream sequences below this are purged and never recorded again. */
+      seqFloor?: number;
     },
   ): Promise<{ status: 'released' | 'lost'; finReply: string }> {
     const k = this.keys(lease.key);
     const [status, finReply] = await this.runPair(
       scripts.releaseTransfer,
       [k.meta, k.segs, k.lease],
-      [lease.value, r.mode, r.reason, r.now, r.missing ? JSON.stringify(r.missing) : ''],
+      [
+        lease.value,
+        r.mode,
+        r.reason,
+        r.now,
+        r.missing ? JSON.stringify(r.missing) : '',
+        r.seqFloor ?? '',
+      ],
     );
     return { status: status as 'released', finReply };
   }

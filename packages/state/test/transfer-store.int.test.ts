@@ -188,6 +188,28 @@ describe('TransferStore on a real Redis', () => {
     expect(await store.segments(key)).toEqual([]);
   });
 
+  it('after a reset, a late copy of a purged segment is not recorded; a resend is', async () => {
+    const key = freshKey();
+    await init(key);
+    await seg(key, 0, 7, 5);
+    await fin(key, 5);
+    const taken = await store.acquireLease(key, 'A', 10_000, now());
+    if (taken.status !== 'acquired') throw new Error(`not acquired: ${taken.status}`);
+    await store.release(taken.lease, {
+      mode: 'reset',
+      reason: 'segments_lost',
+      now: now(),
+      seqFloor: 8,
+    });
+    // A redelivery of stream message 7 (being purged) arrives after the reset.
+    expect(await seg(key, 0, 7, 5)).toBe('recorded');
+    expect(await store.segments(key)).toEqual([]);
+    expect(await store.get(key)).toMatchObject({ bytes: 0, segCount: 0 });
+    // The device's resend lands above the floor.
+    expect(await seg(key, 0, 9, 5)).toBe('recorded');
+    expect(await store.segments(key)).toEqual([{ offset: 0, seq: 9, length: 5 }]);
+  });
+
   it('abort is sticky: later init, fin and segments are refused', async () => {
     const key = freshKey();
     await init(key);

@@ -379,7 +379,8 @@ async function settleIncomplete(
 /**
  * The whole file must be sent again: drop the segments and the fin, answer the device. Only
  * the messages this assembly knew are purged, and before the answer, so that a resend the
- * answer prompts is never purged.
+ * answer prompts is never purged; a late copy of a purged message is not recorded again
+ * (the reset's seqFloor), or the next assembly would find it missing.
  */
 async function failAndReset(
   ctx: AssemblerContext,
@@ -387,7 +388,12 @@ async function failAndReset(
   reason: 'checksum_mismatch' | 'segments_lost',
   purgeBelow: number,
 ): Promise<AssemblyResult> {
-  const released = await ctx.store.release(lease, { mode: 'reset', reason, now: Date.now() });
+  const released = await ctx.store.release(lease, {
+    mode: 'reset',
+    reason,
+    now: Date.now(),
+    seqFloor: purgeBelow,
+  });
   if (released.status === 'released') {
     await purgeSubject(
       ctx.jsm,
