@@ -32,8 +32,11 @@ end
 `;
 
 /**
- * KEYS: meta, segs. ARGV: offset, seq, length, now, ttlMs. A segment below the transfer's
- * seqFloor (set by a reset) belongs to a dropped attempt and is not recorded.
+ * KEYS: meta, segs. ARGV: offset, seq, length, now, ttlMs.
+ * Returns {status, superseded}: ready | recorded (superseded: the stream sequence of the copy
+ * this one replaced, '' if none) | duplicate (nothing references this message: a copy older
+ * than the recorded one, a newer one while the assembly reads the recorded one, or one below
+ * the seqFloor a reset set) | complete | aborted | failed.
  */
 export const recordSegment: ScriptDefinition = {
   name: 'mqftRecordSegment',
@@ -41,19 +44,23 @@ export const recordSegment: ScriptDefinition = {
   lua: `${READY}
 local meta, segs = KEYS[1], KEYS[2]
 local state = redis.call('HGET', meta, 'state')
-if state == 'complete' or state == 'aborted' or state == 'failed' then return {state} end
+if state == 'complete' or state == 'aborted' or state == 'failed' then return {state, ''} end
 local seq, len = tonumber(ARGV[2]), tonumber(ARGV[3])
 -- a copy from before a reset (redelivered late): its attempt was dropped and purged
-if seq < tonumber(redis.call('HGET', meta, 'seqFloor') or '0') then
-  return {is_ready(meta) and 'ready' or 'recorded'}
-end
+if seq < tonumber(redis.call('HGET', meta, 'seqFloor') or '0') then return {'duplicate', ''} end
 local prev = redis.call('HGET', segs, ARGV[1])
+local superseded = ''
 if prev then
   local pseq, plen = string.match(prev, '^(%d+):(%d+)$')
-  -- a redelivery, or an older copy arriving late: the later stream sequence wins
-  if tonumber(pseq) >= seq then return {is_ready(meta) and 'ready' or 'recorded'} end
+  pseq = tonumber(pseq)
+  -- the recorded copy redelivered: nothing changes
+  if pseq == seq then return {is_ready(meta) and 'ready' or 'recorded', ''} end
+  -- an older copy arriving late, or a newer one while the assembly reads the recorded one
+  if pseq > seq or state == 'assembling' then return {'duplicate', ''} end
+  -- a later copy replaces an earlier one
   touch(meta, ARGV[4])
   redis.call('HINCRBY', meta, 'bytes', len - tonumber(plen))
+  superseded = tostring(pseq)
 else
   touch(meta, ARGV[4])
   redis.call('HINCRBY', meta, 'bytes', len)
@@ -61,7 +68,7 @@ else
 end
 redis.call('HSET', segs, ARGV[1], ARGV[2] .. ':' .. ARGV[3])
 expire(meta, segs, ARGV[5])
-return {is_ready(meta) and 'ready' or 'recorded'}
+return {is_ready(meta) and 'ready' or 'recorded', superseded}
 `,
 };
 

@@ -79,17 +79,26 @@ export class TransferStore {
     return transferKeys(this.prefix, key);
   }
 
+  /**
+   * Records where a segment's bytes are. `superseded`: the stream sequence of the earlier copy
+   * this one replaced (no longer referenced); 'duplicate': this copy is not referenced.
+   */
   async recordSegment(
     key: string,
     s: { offset: number; seq: number; length: number; now: number; ttlMs: number },
-  ): Promise<'ready' | 'recorded' | 'complete' | 'aborted' | 'failed'> {
+  ): Promise<{
+    status: 'ready' | 'recorded' | 'duplicate' | 'complete' | 'aborted' | 'failed';
+    superseded?: number;
+  }> {
     const k = this.keys(key);
-    const [status] = await this.runPair(
+    const [status, superseded] = await this.runPair(
       scripts.recordSegment,
       [k.meta, k.segs],
       [s.offset, s.seq, s.length, s.now, s.ttlMs],
     );
-    return status as 'ready';
+    return superseded === ''
+      ? { status: status as 'ready' }
+      : { status: status as 'ready', superseded: Number(superseded) };
   }
 
   async recordInit(
@@ -283,6 +292,12 @@ export class TransferStore {
 
   private clientActiveKey(key: string): string {
     return clientActiveKey(this.prefix, clientPart(key));
+  }
+
+  /** The size the transfer's fin declared, if a fin is waiting. */
+  async finSize(key: string): Promise<number | undefined> {
+    const size = await this.redis.hget(this.keys(key).meta, 'finSize');
+    return size === null ? undefined : Number(size);
   }
 
   async get(key: string): Promise<TransferRecord | undefined> {

@@ -23,8 +23,8 @@ describe('TransferStore on a real Redis', () => {
     });
   const fin = (key: string, size: number) =>
     store.recordFin(key, { size, reply: 'r', now: now(), ttlMs, clientId: 'dev1', fileId: 'f' });
-  const seg = (key: string, offset: number, seq: number, length: number) =>
-    store.recordSegment(key, { offset, seq, length, now: now(), ttlMs });
+  const seg = async (key: string, offset: number, seq: number, length: number) =>
+    (await store.recordSegment(key, { offset, seq, length, now: now(), ttlMs })).status;
 
   beforeAll(() => {
     redis = createRedis(sharedRedisUrl());
@@ -54,22 +54,37 @@ describe('TransferStore on a real Redis', () => {
 
   it('counts a redelivered or replaced segment once, the later stream sequence winning', async () => {
     const key = freshKey();
-    await seg(key, 0, 10, 4);
-    await seg(key, 0, 10, 4); // redelivery
-    await seg(key, 0, 7, 9); // an older copy arriving late
+    const record = (seq: number, length: number) =>
+      store.recordSegment(key, { offset: 0, seq, length, now: now(), ttlMs });
+    expect(await record(10, 4)).toEqual({ status: 'recorded' });
+    expect(await record(10, 4)).toEqual({ status: 'recorded' }); // redelivery: still referenced
+    expect(await record(7, 9)).toEqual({ status: 'duplicate' }); // an older copy arriving late
     expect((await store.get(key))?.bytes).toBe(4);
-    await seg(key, 0, 12, 6); // a resend replaces
+    // A resend replaces, and names the copy it replaced (to be deleted from the stream).
+    expect(await record(12, 6)).toEqual({ status: 'recorded', superseded: 10 });
     expect(await store.segments(key)).toEqual([{ offset: 0, seq: 12, length: 6 }]);
     expect((await store.get(key))?.bytes).toBe(6);
   });
 
+  it('while assembling, a newer copy does not replace the one the assembly reads', async () => {
+    const key = freshKey();
+    await init(key);
+    await seg(key, 0, 3, 5);
+    await fin(key, 5);
+    expect((await store.acquireLease(key, 'A', 10_000, now())).status).toBe('acquired');
+    expect(await seg(key, 0, 8, 5)).toBe('duplicate');
+    expect(await store.segments(key)).toEqual([{ offset: 0, seq: 3, length: 5 }]);
+  });
+
   it("a retransmitted fin keeps the first fin's time, from which the grace runs", async () => {
     const key = freshKey();
+    expect(await store.finSize(key)).toBeUndefined();
     const at = (t: number) =>
       store.recordFin(key, { size: 8, reply: 'r', now: t, ttlMs, clientId: 'dev1', fileId: 'f' });
     expect(await at(1000)).toMatchObject({ status: 'waiting', finAt: 1000 });
     expect(await at(3000)).toMatchObject({ status: 'waiting', finAt: 1000 });
     expect((await store.get(key))?.finAt).toBe(1000);
+    expect(await store.finSize(key)).toBe(8);
   });
 
   it('a repeated init with the same metadata resumes; different metadata conflicts', async () => {
@@ -202,7 +217,7 @@ describe('TransferStore on a real Redis', () => {
       seqFloor: 8,
     });
     // A redelivery of stream message 7 (being purged) arrives after the reset.
-    expect(await seg(key, 0, 7, 5)).toBe('recorded');
+    expect(await seg(key, 0, 7, 5)).toBe('duplicate');
     expect(await store.segments(key)).toEqual([]);
     expect(await store.get(key)).toMatchObject({ bytes: 0, segCount: 0 });
     // The device's resend lands above the floor.

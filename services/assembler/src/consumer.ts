@@ -19,8 +19,12 @@ const PULL_MAX_MESSAGES = 8;
  * (test/cluster/failover.int.test.ts). An idle pull costs one request per period.
  */
 export const PULL_EXPIRES_MS = 4000;
-/** Outcomes of a command for a transfer that is over (its messages were purged already). */
-const FINISHED = new Set([
+/**
+ * Outcomes after which nothing references the message: a command for a transfer that is over
+ * (its messages were purged already), or a segment copy that another copy made redundant.
+ */
+const UNREFERENCED = new Set([
+  'duplicate',
   'ignored_complete',
   'ignored_aborted',
   'ignored_failed',
@@ -79,9 +83,10 @@ export class CommandConsumer {
         data: msg.data,
       });
       timer();
-      if (FINISHED.has(outcome)) {
+      if (UNREFERENCED.has(outcome)) {
         // A late copy (a device's retransmission, a broker's redelivery) of a command of a
-        // finished transfer: nothing purges it any more, so it would stay until max_age.
+        // finished transfer, or a redundant segment copy: nothing purges it any more (or only
+        // the purge at completion would), so it would stay until max_age.
         // When the stream cannot delete it now (its leader was just killed), the redelivery
         // tries again: recording it is idempotent.
         try {

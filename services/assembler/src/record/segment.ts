@@ -1,4 +1,4 @@
-import type { StreamCommand } from '@mqft/stream';
+import { deleteStreamMessage, type StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
 import type { RecordOutcome, StoredCommand } from './types.js';
 
@@ -11,14 +11,27 @@ export async function recordSegment(
   command: StreamCommand,
   stored: StoredCommand,
 ): Promise<RecordOutcome> {
-  const status = await ctx.store.recordSegment(command.key, {
+  const { status, superseded } = await ctx.store.recordSegment(command.key, {
     offset: command.offset ?? 0,
     seq: stored.seq,
     length: stored.data.length,
     now: Date.now(),
     ttlMs: ctx.config.segmentsTtl,
   });
+  if (superseded !== undefined) {
+    // A later copy (a device's or broker's retransmission, ingest's retried publish) replaced
+    // it: nothing references the earlier one any more, and no assembly reads it (the transfer
+    // is receiving). Deleted now, so duplicates never wait for the purge at completion.
+    await deleteStreamMessage(ctx.jsm, ctx.config.stream, superseded).catch((err: unknown) =>
+      ctx.logger.warn(
+        { err, key: command.key, seq: superseded },
+        'superseded segment not deleted; the purge at completion removes it',
+      ),
+    );
+  }
   if (status === 'ready') ctx.requestAssembly(command.key);
-  // Segments of finished transfers are ignored (PROTOCOL.md: "acknowledged and ignored").
+  // 'duplicate': the consumer deletes this copy. Segments of finished transfers are ignored
+  // (PROTOCOL.md: "acknowledged and ignored") and deleted too.
+  if (status === 'duplicate') return 'duplicate';
   return status === 'ready' || status === 'recorded' ? 'recorded' : `ignored_${status}`;
 }
