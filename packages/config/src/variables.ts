@@ -125,7 +125,7 @@ export const MQFT_VARIABLES = {
   assemblyConcurrency: vars.integer(
     'MQFT_ASSEMBLY_CONCURRENCY',
     '2',
-    'files one assembler assembles at once',
+    'files larger than one storage part one assembler assembles at once (smaller files share a budget of this many parts, at most 64 at once)',
     1,
     64,
   ),

@@ -1,15 +1,21 @@
 import type { AssemblerContext } from './context.js';
+import { AssemblyAdmission } from './admission.js';
 import { assembleTransfer, purgeCompleted, replyToFin } from './assemble.js';
 import { planAssembly } from './plan.js';
 
 /** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
 const SWEEP_INTERVAL_MS = 1000;
+/** Due transfers one sweep claims at most (each is admitted or deferred by its size). */
+const SWEEP_BATCH = 16;
+/** A transfer without room now is due again after this (any assembler may take it). */
+const DEFER_MS = 250;
 
 /**
- * Runs assemblies with bounded concurrency. Requests come from the recording handlers (a
- * transfer just became ready) and from the due index, which every assembler sweeps: fin
- * graces that ran out, leases of assemblers that died, retries after storage errors. A request
- * beyond this process's capacity goes to the due index, where any assembler may take it.
+ * Runs assemblies with bounded concurrency (AssemblyAdmission: large files by count, small
+ * ones by bytes). Requests come from the recording handlers (a transfer just became ready) and
+ * from the due index, which every assembler sweeps: fin graces that ran out, leases of
+ * assemblers that died, retries after storage errors. A request beyond this process's capacity
+ * goes to the due index, where any assembler may take it.
  */
 export class AssemblyScheduler {
   private readonly running = new Map<string, Promise<void>>();
@@ -17,8 +23,14 @@ export class AssemblyScheduler {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
   private draining = false;
+  private readonly admission: AssemblyAdmission;
 
-  constructor(private readonly ctx: AssemblerContext) {}
+  constructor(private readonly ctx: AssemblerContext) {
+    this.admission = new AssemblyAdmission(
+      ctx.config.assemblyConcurrency,
+      ctx.config.storagePartSize,
+    );
+  }
 
   get active(): number {
     return this.running.size;
@@ -30,7 +42,7 @@ export class AssemblyScheduler {
 
   request(key: string): void {
     if (this.running.has(key)) return;
-    if (this.draining || this.running.size >= this.ctx.config.assemblyConcurrency) {
+    if (this.draining || this.running.size >= this.admission.capacity) {
       this.ctx.store
         .scheduleCheck(key, Date.now())
         .catch((err: unknown) => this.ctx.logger.error({ err, key }, 'could not schedule'));
@@ -52,6 +64,21 @@ export class AssemblyScheduler {
   }
 
   private async attempt(key: string): Promise<void> {
+    const { store } = this.ctx;
+    // The size decides the room it needs (0 while no fin: then it is settled, not assembled).
+    const admitted = this.admission.tryAdmit((await store.finSize(key)) ?? 0);
+    if (!admitted) {
+      await store.scheduleCheck(key, Date.now() + DEFER_MS);
+      return;
+    }
+    try {
+      await this.assembleLeased(key);
+    } finally {
+      this.admission.release(admitted);
+    }
+  }
+
+  private async assembleLeased(key: string): Promise<void> {
     const { store, config, metrics } = this.ctx;
     const now = Date.now();
     const taken = await store.acquireLease(key, this.ctx.owner, config.leaseTtl, now);
@@ -114,7 +141,7 @@ export class AssemblyScheduler {
   }
 
   private async sweep(): Promise<void> {
-    const free = this.ctx.config.assemblyConcurrency - this.running.size;
+    const free = Math.min(SWEEP_BATCH, this.admission.capacity - this.running.size);
     if (this.sweeping || free <= 0 || this.draining) return;
     this.sweeping = true;
     try {
