@@ -19,4 +19,4 @@ export {
 export { ensureAssemblerConsumer, ensureCommandStream, type StreamSettings } from './provision.js';
 export { connectNats } from './connect.js';
 export { watchNatsConnection } from './connection-state.js';
-export { deleteStreamMessage, purgeSubject } from './purge.js';
+export { deleteStreamMessage, purgeLeftovers, purgeSubject } from './purge.js';

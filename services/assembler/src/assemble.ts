@@ -6,7 +6,7 @@ import {
   type FileUpload,
   type StoredFileTarget,
 } from '@mqft/storage';
-import { commandSubject, decodeReply, purgeSubject } from '@mqft/stream';
+import { commandSubject, decodeReply, purgeLeftovers, purgeSubject } from '@mqft/stream';
 import type { Lease, TransferRecord } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
 import { LeaseKeeper } from './lease.js';
@@ -310,6 +310,7 @@ export async function purgeCompleted(
     try {
       await purgeSubject(ctx.jsm, ctx.config.stream, subject, undefined, seqs);
       rememberPurged(key);
+      setTimeout(() => void checkLeftovers(ctx, key), LEFTOVER_CHECK_MS).unref();
       return;
     } catch (err) {
       if (attempt >= PURGE_ATTEMPTS) {
@@ -318,6 +319,24 @@ export async function purgeCompleted(
       }
       await new Promise((resolve) => setTimeout(resolve, PURGE_RETRY_MS));
     }
+  }
+}
+
+/** How long after a purge the subject is checked once more (see purgeLeftovers). */
+const LEFTOVER_CHECK_MS = 5_000;
+
+async function checkLeftovers(ctx: AssemblerContext, key: string): Promise<void> {
+  try {
+    const deleted = await purgeLeftovers(
+      ctx.jsm,
+      ctx.config.stream,
+      commandSubject(ctx.config.stream, key),
+    );
+    if (deleted > 0) {
+      ctx.logger.warn({ key, deleted }, 'purged messages were still in the stream; deleted again');
+    }
+  } catch (err) {
+    ctx.logger.warn({ err, key }, 'could not check the stream for leftovers of a purge');
   }
 }
 
