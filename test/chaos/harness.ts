@@ -218,6 +218,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         MQFT_LEASE_TTL: '5s',
         MQFT_FIN_GRACE: '5s',
         MQFT_SHUTDOWN_GRACE: '2s',
+        // More detail in the kept logs when chasing a failure (debug: every command's outcome).
+        ...(process.env.MQFT_CHAOS_LOG_LEVEL
+          ? { MQFT_LOG_LEVEL: process.env.MQFT_CHAOS_LOG_LEVEL }
+          : {}),
         ...infra.env,
       },
     });
@@ -555,9 +559,11 @@ function diff(expected: Set<string>, got: Set<string>, what: string, problems: s
 async function waitForClean(infra: Infra, stack: MqftStack, timeoutMs: number): Promise<string[]> {
   let last: string[] = [];
   let unfinished: string[] = [];
+  let inStream: string[] = [];
   const check = async (): Promise<string[]> => {
     const found: string[] = [];
     unfinished = [];
+    inStream = [];
     const nc = await natsConnect({ servers: infra.natsUrl });
     try {
       const jsm = await jetstreamManager(nc);
@@ -566,6 +572,7 @@ async function waitForClean(infra: Infra, stack: MqftStack, timeoutMs: number): 
       });
       if (info.state.messages > 0) {
         const subjects = Object.entries(info.state.subjects ?? {});
+        inStream = subjects.map(([subject]) => subject.slice(`ft.${stack.stream}.cmd.`.length));
         found.push(
           `${info.state.messages} message(s) left in the stream on ${subjects.length} subject(s): ` +
             subjects
@@ -635,12 +642,12 @@ async function waitForClean(infra: Infra, stack: MqftStack, timeoutMs: number): 
     if (last.length === 0) return [`leftover check failed`];
     // What those transfers look like, for the diagnosis (the stack is gone afterwards).
     const described: string[] = [];
-    for (const k of unfinished.slice(0, 5)) {
-      const key = /ft:\{(.*)\}:meta$/.exec(k)?.[1];
+    const keys = unfinished.map((k) => /ft:\{(.*)\}:meta$/.exec(k)?.[1]);
+    for (const key of new Set([...keys, ...inStream].slice(0, 5))) {
       if (key !== undefined)
         described.push(`  ${key}: ${await describeTransfer(infra, stack, key)}`);
     }
-    return described.length > 0 ? [...last, `not complete:\n${described.join('\n')}`] : last;
+    return described.length > 0 ? [...last, `left behind:\n${described.join('\n')}`] : last;
   }
 }
 

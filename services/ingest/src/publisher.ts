@@ -73,7 +73,7 @@ export function createStreamPublisher(
         }
         options.metrics.publishRetries.inc({ kind });
         options.logger.warn(
-          { err, kind, attempt: attempt + 1, retryInMs: delay },
+          { err, key: message.command.key, kind, msgId, attempt: attempt + 1, retryInMs: delay },
           'JetStream publish failed; retrying',
         );
         await sleep(delay);
