@@ -51,38 +51,45 @@ export async function purgeSubject(
 }
 
 /**
- * Deletes what is still stored on `subject` although it was purged: nats-server 2.9.10 kept
- * (or brought back) a deleted message about once in ten chaos runs — the transfer's own fin
+ * Deletes what is still stored on `subjects` although they were purged: nats-server 2.9.10
+ * kept (or brought back) a deleted message about once in ten chaos runs — a transfer's own fin
  * or a segment copy, after its delete was acknowledged (test/chaos soak; not reproduced in
  * isolation). Its count for the literal subject said 0 then, while a wildcard filter counted
- * the message and a consumer over the subject delivered it; so the count is taken over the
- * subject's siblings (a transfer key is `<client>.<file>`: this client's transfers). One
- * stream info request when nothing is left; returns how many messages it deleted.
+ * the message and a consumer over the subject delivered it. So one stream info over
+ * `wildcard` (the stream's command subjects) tells which of `subjects` still hold messages,
+ * and a short-lived consumer finds them. Returns the messages deleted per subject.
  */
 export async function purgeLeftovers(
   jsm: JetStreamManager,
   stream: string,
-  subject: string,
-): Promise<number> {
-  const seqs = await leftoverSequences(jsm, stream, subject);
-  await deleteAll(jsm, stream, seqs);
-  return seqs.length;
+  wildcard: string,
+  subjects: readonly string[],
+): Promise<Map<string, number>> {
+  const deleted = new Map<string, number>();
+  if (subjects.length === 0) return deleted;
+  const info = await jsm.streams.info(stream, { subjects_filter: wildcard });
+  const counts = info.state.subjects ?? {};
+  for (const subject of subjects) {
+    const left = counts[subject] ?? 0;
+    if (left === 0) continue;
+    const seqs = await storedSequences(jsm, stream, subject, left);
+    await deleteAll(jsm, stream, seqs);
+    deleted.set(subject, seqs.length);
+  }
+  return deleted;
 }
 
-/** Sequences still stored on `subject`, read by a short-lived consumer when the count says so. */
-async function leftoverSequences(
+/** Up to `count` sequences stored on `subject`, read by a short-lived consumer. */
+async function storedSequences(
   jsm: JetStreamManager,
   stream: string,
   subject: string,
+  count: number,
 ): Promise<number[]> {
-  const siblings = `${subject.slice(0, subject.lastIndexOf('.'))}.*`;
-  const info = await jsm.streams.info(stream, { subjects_filter: siblings });
-  const left = info.state.subjects?.[subject] ?? 0;
-  if (left === 0) return [];
   const consumer = await jsm.jetstream().consumers.get(stream, { filter_subjects: subject });
   const seqs: number[] = [];
   try {
-    const batch = await consumer.fetch({ max_messages: left, expires: 2_000 });
+    const batch = await consumer.fetch({ max_messages: count, expires: 2_000 });
     for await (const msg of batch) {
       seqs.push(msg.seq);
       if (msg.info.pending === 0) break;

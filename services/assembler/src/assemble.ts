@@ -6,11 +6,18 @@ import {
   type FileUpload,
   type StoredFileTarget,
 } from '@mqft/storage';
-import { commandSubject, decodeReply, purgeLeftovers, purgeSubject } from '@mqft/stream';
+import {
+  commandSubject,
+  commandSubjects,
+  decodeReply,
+  purgeLeftovers,
+  purgeSubject,
+} from '@mqft/stream';
 import type { Lease, TransferRecord } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
 import { LeaseKeeper } from './lease.js';
 import { planAssembly } from './plan.js';
+import { RecentPurges } from './recent-purges.js';
 import { readPlannedBytes, SegmentsLostError } from './segment-reader.js';
 
 /** Direct gets in flight per assembly (ARCHITECTURE.md: 8 reached 151 MB/s here, far above what
@@ -309,8 +316,7 @@ export async function purgeCompleted(
   for (let attempt = 1; ; attempt++) {
     try {
       await purgeSubject(ctx.jsm, ctx.config.stream, subject, undefined, seqs);
-      rememberPurged(key);
-      setTimeout(() => void checkLeftovers(ctx, key), LEFTOVER_CHECK_MS).unref();
+      recentPurges.remember(key);
       return;
     } catch (err) {
       if (attempt >= PURGE_ATTEMPTS) {
@@ -322,48 +328,36 @@ export async function purgeCompleted(
   }
 }
 
-/** How long after a purge the subject is checked once more (see purgeLeftovers). */
-const LEFTOVER_CHECK_MS = 5_000;
-
-async function checkLeftovers(ctx: AssemblerContext, key: string): Promise<void> {
-  try {
-    const deleted = await purgeLeftovers(
-      ctx.jsm,
-      ctx.config.stream,
-      commandSubject(ctx.config.stream, key),
-    );
-    if (deleted > 0) {
-      ctx.logger.warn({ key, deleted }, 'purged messages were still in the stream; deleted again');
-    }
-  } catch (err) {
-    ctx.logger.warn({ err, key }, 'could not check the stream for leftovers of a purge');
-  }
-}
-
-/**
- * Transfers this process purged lately. nats-server 2.9 keeps a file stream's deletes in
- * memory for a moment: killed (kill -9) within ~0.3 s after a purge, it comes back WITH the
- * deleted messages (found by test/chaos, nats-restart). So after a reconnect the recent
- * purges are done again (`repurgeRecent`).
- */
-const recentlyPurged = new Map<string, number>();
-const RECENT_PURGE_MS = 30_000;
-
-function rememberPurged(key: string): void {
-  const now = Date.now();
-  recentlyPurged.delete(key);
-  recentlyPurged.set(key, now);
-  for (const [k, at] of recentlyPurged) {
-    if (now - at <= RECENT_PURGE_MS) break;
-    recentlyPurged.delete(k);
-  }
-}
+const recentPurges = new RecentPurges();
 
 /** Purges again what this process purged in the last 30 s: call it when NATS reconnects. */
 export async function repurgeRecent(ctx: AssemblerContext): Promise<void> {
-  const since = Date.now() - RECENT_PURGE_MS;
-  for (const [key, at] of [...recentlyPurged]) {
-    if (at >= since) await purgeCompleted(ctx, key);
+  for (const key of recentPurges.recent()) await purgeCompleted(ctx, key);
+}
+
+/**
+ * Checks the transfers purged LEFTOVER_CHECK_MS ago or earlier for messages nats-server kept,
+ * all in one stream info request, and deletes them (call it every LEFTOVER_CHECK_MS).
+ */
+export async function purgeLeftoversOfRecent(ctx: AssemblerContext): Promise<void> {
+  const keys = recentPurges.takeDue();
+  if (keys.length === 0) return;
+  const { stream } = ctx.config;
+  try {
+    const deleted = await purgeLeftovers(
+      ctx.jsm,
+      stream,
+      commandSubjects(stream),
+      keys.map((key) => commandSubject(stream, key)),
+    );
+    for (const [subject, count] of deleted) {
+      ctx.logger.warn(
+        { key: subject.slice(commandSubject(stream, '').length), deleted: count },
+        'purged messages were still in the stream; deleted again',
+      );
+    }
+  } catch (err) {
+    ctx.logger.warn({ err, transfers: keys.length }, 'could not check the stream for leftovers');
   }
 }
 

@@ -14,11 +14,12 @@ import { assertRedisPrefix, createRedis, redisReady, TransferStore } from '@mqft
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import type { AssemblerConfig } from './config.js';
-import { purgesSettled, repurgeRecent } from './assemble.js';
+import { purgeLeftoversOfRecent, purgesSettled, repurgeRecent } from './assemble.js';
 import { CommandConsumer } from './consumer.js';
 import type { AssemblerContext, ResultSender } from './context.js';
 import { createEventPublisher } from './events.js';
 import { createAssemblerMetrics } from './metrics.js';
+import { LEFTOVER_CHECK_MS } from './recent-purges.js';
 import { AssemblyScheduler } from './scheduler.js';
 import { watchConsumerBacklog } from './backlog.js';
 import { StateRecovery } from './recovery.js';
@@ -103,6 +104,7 @@ export async function startAssembler(
       if (status.type === 'reconnect') void repurgeRecent(ctx);
     }
   })();
+  const leftoverChecks = setInterval(() => void purgeLeftoversOfRecent(ctx), LEFTOVER_CHECK_MS);
   const scheduler = new AssemblyScheduler(ctx);
   scheduler.start();
   const js = jetstream(nc);
@@ -132,6 +134,7 @@ export async function startAssembler(
       await recovery.stop();
       await scheduler.stop(config.shutdownGrace);
       await purgesSettled();
+      clearInterval(leftoverChecks);
       await endMqtt(mqtt);
       await nc.drain();
       redis.disconnect();
