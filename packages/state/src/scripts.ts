@@ -34,9 +34,9 @@ end
 /**
  * KEYS: meta, segs. ARGV: offset, seq, length, now, ttlMs.
  * Returns {status, superseded}: ready | recorded (superseded: the stream sequence of the copy
- * this one replaced, '' if none) | duplicate (nothing references this message: a copy older
- * than the recorded one, a newer one while the assembly reads the recorded one, or one below
- * the seqFloor a reset set) | complete | aborted | failed.
+ * this one replaced and no assembly reads, '' if none) | duplicate (nothing references this
+ * message: a copy older than the recorded one, or one below the seqFloor a reset set) |
+ * complete | aborted | failed.
  */
 export const recordSegment: ScriptDefinition = {
   name: 'mqftRecordSegment',
@@ -55,12 +55,13 @@ if prev then
   pseq = tonumber(pseq)
   -- the recorded copy redelivered: nothing changes
   if pseq == seq then return {is_ready(meta) and 'ready' or 'recorded', ''} end
-  -- an older copy arriving late, or a newer one while the assembly reads the recorded one
-  if pseq > seq or state == 'assembling' then return {'duplicate', ''} end
-  -- a later copy replaces an earlier one
+  -- an older copy arriving late
+  if pseq > seq then return {'duplicate', ''} end
+  -- a later copy replaces an earlier one (PROTOCOL.md); the earlier one may be deleted at
+  -- once, unless an assembly is reading it (then the purge at completion deletes it)
   touch(meta, ARGV[4])
   redis.call('HINCRBY', meta, 'bytes', len - tonumber(plen))
-  superseded = tostring(pseq)
+  if state ~= 'assembling' then superseded = tostring(pseq) end
 else
   touch(meta, ARGV[4])
   redis.call('HINCRBY', meta, 'bytes', len)

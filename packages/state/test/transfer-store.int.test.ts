@@ -66,14 +66,17 @@ describe('TransferStore on a real Redis', () => {
     expect((await store.get(key))?.bytes).toBe(6);
   });
 
-  it('while assembling, a newer copy does not replace the one the assembly reads', async () => {
+  it('while assembling, a newer copy replaces the recorded one but does not name it for deletion', async () => {
     const key = freshKey();
     await init(key);
     await seg(key, 0, 3, 5);
     await fin(key, 5);
     expect((await store.acquireLease(key, 'A', 10_000, now())).status).toBe('acquired');
-    expect(await seg(key, 0, 8, 5)).toBe('duplicate');
-    expect(await store.segments(key)).toEqual([{ offset: 0, seq: 3, length: 5 }]);
+    const record = (seq: number) =>
+      store.recordSegment(key, { offset: 0, seq, length: 5, now: now(), ttlMs });
+    expect(await record(8)).toEqual({ status: 'recorded' }); // the assembly reads seq 3
+    expect(await store.segments(key)).toEqual([{ offset: 0, seq: 8, length: 5 }]);
+    expect(await record(6)).toEqual({ status: 'duplicate' });
   });
 
   it("a retransmitted fin keeps the first fin's time, from which the grace runs", async () => {
