@@ -68,7 +68,7 @@ export interface Engines {
 }
 
 /**
- * The production topology's engines on loopback (ARCHITECTURE.md "Clustered engines"): a
+ * The production topology's engines on loopback (docs/design.md "Clustered engines"): a
  * Redis Cluster of 3 masters and a 3-node NATS cluster whose stream has 3 replicas.
  */
 export async function startClusterEngines(): Promise<Engines> {

@@ -9,7 +9,7 @@ import {
 } from '@nats-io/jetstream';
 import { sharedNatsUrl, uniqueName } from '@mqft/test-support';
 
-// What the services rely on, on the machine's shared nats-server (ARCHITECTURE.md): a file
+// What the services rely on, on the machine's shared nats-server (docs/design.md): a file
 // stream with allow_direct, msgID dedup, direct get by sequence.
 describe('JetStream on the shared NATS', () => {
   const stream = uniqueName('MQFT_T');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, startMosquitto, uniqueName, type ServerHandle } from '@mqft/test-support';
 import { connectRecording, type RecordingClient } from './mqtt-clients.js';
 
-// The loopback bridge of deploy/mosquitto (PROTOCOL.md "On brokers"): device commands on
+// The loopback bridge of deploy/mosquitto (docs/protocol.md "On brokers"): device commands on
 // `$file/...` reach ingest's shared subscription as `mqft/in/$file/...`, properties intact.
 describe('Mosquitto with the project config', () => {
   let broker: ServerHandle;

@@ -14,7 +14,7 @@ import { bucketName, startS3rver, type S3ServerHandle } from '@mqft/test-support
 const MiB = 1024 * 1024;
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
-// The S3 calls the assembler makes, against s3rver with the client options of ARCHITECTURE.md.
+// The S3 calls the assembler makes, against s3rver with the client options of docs/design.md.
 describe('s3rver', () => {
   let server: S3ServerHandle;
   let s3: S3Client;

@@ -146,7 +146,7 @@ describe.skipIf(!available)('a real Prometheus scrapes the stack during an uploa
     );
     expect(before.reduce((sum, s) => sum + Number(s.value[1]), 0)).toBe(0);
     const data = randomBytes(4 * 1024 * 1024);
-    // A device retransmits what got no result (PROTOCOL.md); the test device does too.
+    // A device retransmits what got no result (docs/protocol.md); the test device does too.
     const upload = await resilientUpload(device, new ResultWaiter(device.client), 'scraped', data, {
       segmentSize: 64 * 1024,
       window: 8,

@@ -15,7 +15,7 @@ import {
 import { resilientUpload, ResultWaiter } from './support/uploader.js';
 
 // SIGTERM is how Kubernetes stops a pod (rolling update, scale-down, node drain). The
-// contract (ARCHITECTURE.md "Observability and operations"): stop taking new work, finish or
+// contract (docs/design.md "Observability and operations"): stop taking new work, finish or
 // hand back what is in flight, exit 0 — and no upload loses a byte.
 
 const SIZE = 60 * 1024 * 1024;

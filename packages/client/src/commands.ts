@@ -27,7 +27,7 @@ export interface CommandSenderConfig {
 type Outcome = ResultMessage | 'timeout' | 'reconnect';
 
 /**
- * Sends commands and waits for their results (PROTOCOL.md "Results"): identity and reply
+ * Sends commands and waits for their results (docs/protocol.md "Results"): identity and reply
  * properties on MQTT 5, matching by Correlation Data or topic, a resend when no result came
  * within the timeout, a resend at once after a reconnect (results in flight were lost with
  * the connection), back-off on 0x97, and an UploadError on 0x83 or when attempts run out.

@@ -118,7 +118,7 @@ function checkOptions(o: ResolvedOptions): void {
   if (o.clientId === '') throw new RangeError('the upload needs a clientId');
 }
 
-/** The init payload (PROTOCOL.md "Commands"), without fields the caller left out. */
+/** The init payload (docs/protocol.md "Commands"), without fields the caller left out. */
 export function initMeta(
   options: UploadOptions,
   fields: { name: string; size: number; checksum: string | undefined },

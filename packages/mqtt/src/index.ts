@@ -1,5 +1,5 @@
 // MQTT plumbing shared by the services: connections that survive broker restarts, and
-// results for devices (PROTOCOL.md "Results").
+// results for devices (docs/protocol.md "Results").
 export {
   connectMqtt,
   endMqtt,

@@ -55,7 +55,7 @@ export interface PublishResultOptions {
 }
 
 /**
- * Publishes one result (PROTOCOL.md "Results"), QoS 1, on the command's Response Topic with
+ * Publishes one result (docs/protocol.md "Results"), QoS 1, on the command's Response Topic with
  * its Correlation Data echoed, else on `$file-response/{clientId}`. Never throws: a result
  * that cannot be delivered is logged and counted, and the device retransmits its command.
  */

@@ -34,7 +34,7 @@ const FORBIDDEN_IN_NAME = ['/', '\\', ':'];
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Parses and checks an init payload (PROTOCOL.md "Commands"). Throws only ProtocolError:
+ * Parses and checks an init payload (docs/protocol.md "Commands"). Throws only ProtocolError:
  * `invalid_filemeta_json` when it is not a JSON object in UTF-8 of at most 64 KiB,
  * `invalid_filemeta` when a field breaks its rule, `file_too_large` when `size` exceeds
  * `maxFileSize` (by default the protocol's default limit).

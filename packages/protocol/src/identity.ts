@@ -22,7 +22,7 @@ export interface IdentityInput {
 }
 
 /**
- * Who sent a command (PROTOCOL.md "Identity"). A plain broker does not tell subscribers the
+ * Who sent a command (docs/protocol.md "Identity"). A plain broker does not tell subscribers the
  * publisher, so the device says it: in the scoped layout by a topic level the broker's ACL
  * can enforce; in the emqx layout by the `clientid` user property, else by a Response Topic
  * `$file-response/{clientId}`, else not at all (the anonymous namespace).

@@ -1,4 +1,4 @@
-// The device protocol of mqft (PROTOCOL.md) as pure functions: no I/O, no clocks.
+// The device protocol of mqft (docs/protocol.md) as pure functions: no I/O, no clocks.
 export * from './reason-codes.js';
 export * from './errors.js';
 export * from './limits.js';

@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md "Limits": the defaults. Every one is configurable per deployment; these are
+ * docs/protocol.md "Limits": the defaults. Every one is configurable per deployment; these are
  * what a service uses when its configuration says nothing.
  */
 const KiB = 1024;

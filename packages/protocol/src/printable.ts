@@ -1,5 +1,5 @@
 /**
- * "Printable" as PROTOCOL.md defines it for names and storage-key escaping:
+ * "Printable" as docs/protocol.md defines it for names and storage-key escaping:
  * code points 32–126, U+00A0–U+D7FF, U+E000–U+FFFD, U+10000 and above.
  */
 export function isPrintableCodePoint(cp: number): boolean {

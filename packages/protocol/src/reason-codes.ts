@@ -1,5 +1,5 @@
 /**
- * Reason codes and descriptions of PROTOCOL.md "Results". The code tells the device what to
+ * Reason codes and descriptions of docs/protocol.md "Results". The code tells the device what to
  * do next (the specification's meaning); the description tells a human why, in EMQX's words
  * where EMQX has one.
  */

@@ -7,7 +7,7 @@ import { reasonCodeOf, type ReasonDescription } from './reason-codes.js';
 export const RESULT_VSN = '0.1';
 
 /**
- * The answer to one command (PROTOCOL.md "Results"). `packet_id` is left out on purpose:
+ * The answer to one command (docs/protocol.md "Results"). `packet_id` is left out on purpose:
  * subscribers never see the device's packet id.
  */
 export interface ResultMessage {

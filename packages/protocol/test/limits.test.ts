@@ -10,7 +10,7 @@ import {
   MIN_SEGMENTS_TTL_SECONDS,
 } from '../src/index.js';
 
-describe('limits (PROTOCOL.md "Limits")', () => {
+describe('limits (docs/protocol.md "Limits")', () => {
   it('has the documented defaults', () => {
     expect(DEFAULT_MAX_SEGMENT_PAYLOAD_BYTES).toBe(16 * 1024 * 1024);
     expect(DEFAULT_MAX_FILE_SIZE_BYTES).toBe(64 * 1024 * 1024 * 1024);

@@ -9,7 +9,7 @@ import {
   type ReasonDescription,
 } from '../src/index.js';
 
-// PROTOCOL.md "Results", one row per description.
+// docs/protocol.md "Results", one row per description.
 const RESULTS_TABLE: [ReasonDescription, number][] = [
   ['success', 0x00],
   ['checksum_mismatch', 0x80],

@@ -1,5 +1,5 @@
 /**
- * Redis key layout (ARCHITECTURE.md "Identity and keys"). The keys of one transfer share the
+ * Redis key layout (docs/design.md "Identity and keys"). The keys of one transfer share the
  * hash tag `{key}`, so one Lua script can update them atomically, also on Redis Cluster.
  * Indexes that span transfers live on keys of their own and are updated by separate,
  * idempotent commands.

@@ -57,7 +57,7 @@ if prev then
   if pseq == seq then return {is_ready(meta) and 'ready' or 'recorded', ''} end
   -- an older copy arriving late
   if pseq > seq then return {'duplicate', ''} end
-  -- a later copy replaces an earlier one (PROTOCOL.md); the earlier one may be deleted at
+  -- a later copy replaces an earlier one (docs/protocol.md); the earlier one may be deleted at
   -- once, unless an assembly is reading it (then the purge at completion deletes it)
   touch(meta, ARGV[4])
   redis.call('HINCRBY', meta, 'bytes', len - tonumber(plen))

@@ -3,7 +3,7 @@ import { headers, type MsgHdrs } from '@nats-io/transport-node';
 /** What ingest stores of each device command; the payload travels as the message body. */
 export type StreamCommandKind = 'init' | 'seg' | 'fin' | 'abort';
 
-/** Where the result of a command goes (PROTOCOL.md "Results"). */
+/** Where the result of a command goes (docs/protocol.md "Results"). */
 export interface ReplyTo {
   /** The command topic as the device sent it (echoed in the result's `topic`). */
   deviceTopic: string;

@@ -9,7 +9,7 @@ const DELETE_WINDOW = 32;
  * subject the caller knows (a transfer's segments): deleted without being looked up, so the
  * walk over the subject only meets the rest (init, fins, late copies).
  *
- * nats-server 2.9 (what ARCHITECTURE.md runs) mishandles a filtered purge in its consumers:
+ * nats-server 2.9 (what docs/design.md runs) mishandles a filtered purge in its consumers:
  * `$JS.API.STREAM.PURGE` with `filter` moves every consumer's ack floor up to the purged
  * sequence and drops ALL its pending acks, of every subject. A command another replica had
  * pulled but not yet acked is then never redelivered: when that replica dies (kill -9), the

@@ -17,7 +17,7 @@ export interface S3ServerHandle extends ServerHandle {
   readonly region: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
-  /** What @aws-sdk/client-s3 needs to talk to this server (ARCHITECTURE.md). */
+  /** What @aws-sdk/client-s3 needs to talk to this server (docs/design.md). */
   clientConfig(): S3ClientConfig;
   createBucket(name: string): Promise<void>;
 }

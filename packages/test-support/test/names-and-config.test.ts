@@ -34,7 +34,7 @@ describe('renderMosquittoConfig', () => {
     expect(options(config, 'persistence')).toEqual(['persistence false']);
     expect(options(config, 'persistence_location')).toEqual(['persistence_location /tmp/m/']);
     expect(options(config, 'allow_anonymous')).toEqual(['allow_anonymous true']);
-    // the bridge of PROTOCOL.md, unchanged
+    // the bridge of docs/protocol.md, unchanged
     expect(options(config, 'topic')).toEqual([
       'topic # out 1 $file/ mqft/in/$file/',
       'topic # out 1 $file-async/ mqft/in/$file-async/',

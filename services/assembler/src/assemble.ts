@@ -20,7 +20,7 @@ import { planAssembly } from './plan.js';
 import { RecentPurges } from './recent-purges.js';
 import { readPlannedBytes, SegmentsLostError } from './segment-reader.js';
 
-/** Direct gets in flight per assembly (ARCHITECTURE.md: 8 reached 151 MB/s here, far above what
+/** Direct gets in flight per assembly (docs/design.md: 8 reached 151 MB/s here, far above what
  * one assembly writes; more only holds more message buffers in memory). */
 const READ_WINDOW = 8;
 /** How long to wait before retrying an assembly that storage or NATS failed. */

@@ -8,7 +8,7 @@ import type { AssemblerConfig } from './config.js';
 import type { EventPublisher } from './events.js';
 import type { AssemblerMetrics } from './metrics.js';
 
-/** Answers a device (PROTOCOL.md "Results"); never throws. */
+/** Answers a device (docs/protocol.md "Results"); never throws. */
 export type ResultSender = (
   key: string,
   reply: ReplyTo,

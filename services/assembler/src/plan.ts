@@ -16,7 +16,7 @@ export interface AssemblyPlan {
 /**
  * Orders the recorded segments by offset and takes, for every byte of [0, size), the first
  * segment that covers it. Segments may overlap (a device that changed its segment size on
- * resume) and may reach past the size (ignored, PROTOCOL.md). O(n log n), once per assembly.
+ * resume) and may reach past the size (ignored, docs/protocol.md). O(n log n), once per assembly.
  */
 export function planAssembly(segments: readonly SegmentLocation[], size: number): AssemblyPlan {
   const sorted = [...segments].sort((a, b) => a.offset - b.offset);

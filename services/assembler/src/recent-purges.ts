@@ -5,7 +5,7 @@ export const LEFTOVER_CHECK_MS = 5_000;
 
 /**
  * The transfers this process purged lately, kept for two defects of nats-server 2.9 (the
- * version ARCHITECTURE.md runs): killed (kill -9) within ~0.3 s after a purge it comes back
+ * version docs/design.md runs): killed (kill -9) within ~0.3 s after a purge it comes back
  * WITH the deleted messages (test/chaos, nats-restart), so a reconnect redoes the recent
  * purges; and now and then it keeps a deleted message without any restart (test/chaos soak),
  * so each purged subject is checked once, LEFTOVER_CHECK_MS later, in batches.

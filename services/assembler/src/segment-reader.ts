@@ -8,7 +8,7 @@ export class SegmentsLostError extends Error {
 
 /**
  * Streams the plan's bytes in file order, fetching stream messages by sequence with a bounded
- * window of direct gets in flight (ARCHITECTURE.md: 94 MB/s one at a time, 255 MB/s with 32).
+ * window of direct gets in flight (docs/design.md: 94 MB/s one at a time, 255 MB/s with 32).
  * Memory is bounded by the window × the largest message.
  */
 export async function* readPlannedBytes(options: {

@@ -70,7 +70,7 @@ export interface ResilientUploadResult {
 }
 
 /**
- * An upload as a device client that follows PROTOCOL.md does it: every command that gets no
+ * An upload as a device client that follows docs/protocol.md does it: every command that gets no
  * result within its timeout is sent again, `0x80` answers are retried, and an incomplete fin
  * makes it resend exactly the missing ranges and fin again.
  */

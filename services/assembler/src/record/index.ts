@@ -14,7 +14,7 @@ type Recorder = (
   stored: StoredCommand,
 ) => Promise<RecordOutcome>;
 
-/** One handler per command kind (STYLE.md). */
+/** One handler per command kind (docs/style.md). */
 export const RECORDERS: Record<StreamCommandKind, Recorder> = {
   init: recordInit,
   seg: recordSegment,

@@ -31,7 +31,7 @@ export async function recordSegment(
   }
   if (status === 'ready') ctx.requestAssembly(command.key);
   // 'duplicate': the consumer deletes this copy. Segments of finished transfers are ignored
-  // (PROTOCOL.md: "acknowledged and ignored") and deleted too.
+  // (docs/protocol.md: "acknowledged and ignored") and deleted too.
   if (status === 'duplicate') return 'duplicate';
   return status === 'ready' || status === 'recorded' ? 'recorded' : `ignored_${status}`;
 }
