@@ -6,3 +6,4 @@ export { createMetricsRegistry } from './metrics.js';
 export { startOpsServer, type OpsServer, type ReadinessCheck } from './ops-server.js';
 export { stopOnSignals } from './signals.js';
 export { runService, type StartedService } from './run-service.js';
+export { sleep } from './sleep.js';
