@@ -8,6 +8,11 @@ export {
   type MqttTlsFiles,
 } from './connect.js';
 export {
+  mqttConnectionSettings,
+  type MqttConnectionConfig,
+  type MqttConnectionSettings,
+} from './from-config.js';
+export {
   createResultPublisher,
   isPublishableTopic,
   publishResult,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createMetricsRegistry, type Logger } from '@mqft/config';
-import { connectMqtt, createResultPublisher, endMqtt } from '@mqft/mqtt';
+import { connectMqtt, createResultPublisher, endMqtt, mqttConnectionSettings } from '@mqft/mqtt';
 import { ANONYMOUS_CLIENT_ID, parseTransferKey } from '@mqft/protocol';
 import { createStorage } from '@mqft/storage';
 import {
@@ -48,17 +48,10 @@ export async function startAssembler(
   const redis = createRedis(config.redisUrl, { name: `mqft-assembler-${owner}` });
   const nc = await connectNats(config.natsUrl, `mqft-assembler-${owner}`);
   const mqtt = await connectMqtt({
-    url: config.mqttUrl,
+    ...mqttConnectionSettings(config),
     clientId: `${owner}-results`,
     clean: true,
     logger,
-    ...(config.mqttUsername ? { username: config.mqttUsername } : {}),
-    ...(config.mqttPassword ? { password: config.mqttPassword } : {}),
-    tls: {
-      ...(config.mqttCa ? { ca: config.mqttCa } : {}),
-      ...(config.mqttCert ? { cert: config.mqttCert } : {}),
-      ...(config.mqttKey ? { key: config.mqttKey } : {}),
-    },
   });
 
   const nats = watchNatsConnection(nc, logger);
