@@ -10,7 +10,17 @@ import {
   ensureAssemblerConsumer,
   ensureCommandStream,
 } from '@mqft/stream';
-import { assertRedisPrefix, createRedis, redisReady, TransferStore } from '@mqft/state';
+import {
+  assertRedisPrefix,
+  ClientQuotas,
+  CreatedIndexes,
+  createRedis,
+  DueIndex,
+  RebuildLock,
+  redisReady,
+  StateEpoch,
+  TransferStore,
+} from '@mqft/state';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import type { AssemblerConfig } from './config.js';
@@ -82,6 +92,11 @@ export async function startAssembler(
   const ctx: AssemblerContext = {
     config,
     store: new TransferStore(redis, config.redisPrefix),
+    due: new DueIndex(redis, config.redisPrefix),
+    quotas: new ClientQuotas(redis, config.redisPrefix),
+    indexes: new CreatedIndexes(redis, config.redisPrefix),
+    epoch: new StateEpoch(redis, config.redisPrefix),
+    rebuildLock: new RebuildLock(redis, config.redisPrefix),
     jsm,
     storage,
     sendResult,

@@ -43,7 +43,7 @@ export class AssemblyScheduler {
   request(key: string): void {
     if (this.running.has(key)) return;
     if (this.draining || this.running.size >= this.admission.capacity) {
-      this.ctx.store
+      this.ctx.due
         .scheduleCheck(key, Date.now())
         .catch((err: unknown) => this.ctx.logger.error({ err, key }, 'could not schedule'));
       return;
@@ -64,11 +64,11 @@ export class AssemblyScheduler {
   }
 
   private async attempt(key: string): Promise<void> {
-    const { store } = this.ctx;
+    const { store, due } = this.ctx;
     // The size decides the room it needs (0 while no fin: then it is settled, not assembled).
     const admitted = this.admission.tryAdmit((await store.finSize(key)) ?? 0);
     if (!admitted) {
-      await store.scheduleCheck(key, Date.now() + DEFER_MS);
+      await due.scheduleCheck(key, Date.now() + DEFER_MS);
       return;
     }
     try {
@@ -79,15 +79,15 @@ export class AssemblyScheduler {
   }
 
   private async assembleLeased(key: string): Promise<void> {
-    const { store, config, metrics } = this.ctx;
+    const { store, due, config, metrics } = this.ctx;
     const now = Date.now();
     const taken = await store.acquireLease(key, this.ctx.owner, config.leaseTtl, now);
     if (taken.status !== 'acquired') {
-      if (taken.status === 'busy') await store.scheduleCheck(key, now + config.leaseTtl);
+      if (taken.status === 'busy') await due.scheduleCheck(key, now + config.leaseTtl);
       else await this.settleNotReady(key);
       return;
     }
-    await store.scheduleCheck(key, now + 2 * config.leaseTtl);
+    await due.scheduleCheck(key, now + 2 * config.leaseTtl);
     const record = await store.get(key);
     if (!record) return;
     this.ctx.events.publish({ key, state: 'assembling' });
@@ -97,13 +97,13 @@ export class AssemblyScheduler {
 
   /** Facts are missing: keep waiting within the fin grace, else answer the fin. */
   private async settleNotReady(key: string): Promise<void> {
-    const { store, config } = this.ctx;
+    const { store, due, quotas, config } = this.ctx;
     const record = await store.get(key);
     if (record?.state === 'complete') {
       // Its assembler died between marking it complete and purging (test/chaos,
       // assembler-kill): the lease watchdog brings it here to finish that part.
       await purgeCompleted(this.ctx, key);
-      await store.releaseQuota(key);
+      await quotas.release(key);
     }
     if (
       !record ||
@@ -111,13 +111,13 @@ export class AssemblyScheduler {
       record.finAt === undefined ||
       record.finSize === undefined
     ) {
-      await store.unschedule(key);
+      await due.unschedule(key);
       return;
     }
     const deadline = record.finAt + config.finGrace;
     const now = Date.now();
     if (now < deadline) {
-      await store.scheduleCheck(key, deadline);
+      await due.scheduleCheck(key, deadline);
       return;
     }
     const { missing } = planAssembly(await store.segments(key), record.finSize);
@@ -137,7 +137,7 @@ export class AssemblyScheduler {
       this.ctx.events.publish({ key, state: 'receiving', reason: 'incomplete' });
       await replyToFin(this.ctx, key, expired.finReply, { reason: 'incomplete', missing });
     }
-    await store.unschedule(key);
+    await due.unschedule(key);
   }
 
   private async sweep(): Promise<void> {
@@ -145,7 +145,7 @@ export class AssemblyScheduler {
     if (this.sweeping || free <= 0 || this.draining) return;
     this.sweeping = true;
     try {
-      const keys = await this.ctx.store.claimDue(Date.now(), free, this.ctx.config.leaseTtl);
+      const keys = await this.ctx.due.claimDue(Date.now(), free, this.ctx.config.leaseTtl);
       for (const key of keys) this.request(key);
     } catch (err) {
       this.ctx.logger.warn({ err }, 'due index sweep failed');
