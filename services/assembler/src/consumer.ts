@@ -4,7 +4,7 @@ import type { AssemblerContext } from './context.js';
 import { RECORDERS } from './record/index.js';
 
 /** Redelivery delay after a failure to record (Redis down, say): back off, do not spin. */
-const NAK_DELAY_MS = 2000;
+export const NAK_DELAY_MS = 2000;
 /**
  * Messages pulled ahead of recording. Counted in messages, not bytes: with `max_bytes`,
  * nats.js 3.4 let the pull lapse under load (pending in the hundreds, nothing waiting, for
