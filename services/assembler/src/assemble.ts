@@ -16,29 +16,21 @@ import {
 import type { Lease, TransferRecord } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
 import { LeaseKeeper } from './lease.js';
+import type { AssemblyResult } from './metrics.js';
 import { planAssembly } from './plan.js';
 import { RecentPurges } from './recent-purges.js';
 import { readPlannedBytes, SegmentsLostError } from './segment-reader.js';
 
 /** Direct gets in flight per assembly (docs/design.md: 8 reached 151 MB/s here, far above what
  * one assembly writes; more only holds more message buffers in memory). */
-const READ_WINDOW = 8;
+export const READ_WINDOW = 8;
 /** How long to wait before retrying an assembly that storage or NATS failed. */
-const RETRY_AFTER_MS = 3000;
+export const RETRY_AFTER_MS = 3000;
 /** A complete transfer's purge: attempts, 1 s apart (a NATS restart takes about that). */
 const PURGE_ATTEMPTS = 15;
 const PURGE_RETRY_MS = 1000;
 
-export type AssemblyResult =
-  | 'complete'
-  | 'already_stored'
-  | 'incomplete_waiting'
-  | 'incomplete'
-  | 'checksum_mismatch'
-  | 'segments_lost'
-  | 'lease_lost'
-  | 'handed_over'
-  | 'retry';
+export type { AssemblyResult } from './metrics.js';
 
 /**
  * Assembles a transfer whose lease this process holds: checks exact coverage, streams the

@@ -36,6 +36,11 @@ import { StateRecovery } from './recovery.js';
 
 /** The one durable pull consumer every assembler replica shares. */
 export const ASSEMBLER_DURABLE = 'assembler';
+/**
+ * The consumer's ack wait: a message delivered and not acked within it goes to another
+ * replica. Recording takes milliseconds; a message held longer belongs to a stalled replica.
+ */
+export const ACK_WAIT_MS = 10_000;
 
 export interface RunningAssembler {
   readonly registry: Registry;
@@ -73,8 +78,7 @@ export async function startAssembler(
   });
   await ensureAssemblerConsumer(jsm, config.stream, {
     durable: ASSEMBLER_DURABLE,
-    // Recording takes milliseconds; a message held longer belongs to a stalled replica.
-    ackWaitMs: 10_000,
+    ackWaitMs: ACK_WAIT_MS,
     maxAckPending: Math.max(1000, config.recordConcurrency * 16),
   });
 

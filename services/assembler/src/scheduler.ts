@@ -4,7 +4,7 @@ import { assembleTransfer, purgeCompleted, replyToFin } from './assemble.js';
 import { planAssembly } from './plan.js';
 
 /** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
-const SWEEP_INTERVAL_MS = 1000;
+export const SWEEP_INTERVAL_MS = 1000;
 /** Due transfers one sweep claims at most (each is admitted or deferred by its size). */
 const SWEEP_BATCH = 16;
 /** A transfer without room now is due again after this (any assembler may take it). */
