@@ -1,4 +1,5 @@
-import { defineScript, type ReplyReader } from './script.js';
+import type { RedisClient } from './redis.js';
+import { defineScript, ScriptRunner, type ReplyReader } from './script.js';
 
 /**
  * The Lua scripts of the transfer state, one typed definition each (script.ts): its KEYS, its
@@ -438,3 +439,15 @@ export const ALL_SCRIPTS = [
   admitTransfer,
   claimDue,
 ] as const;
+
+/** One runner per client, with every script above, shared by the stores built on it. */
+const runners = new WeakMap<RedisClient, ScriptRunner>();
+
+export function scriptRunner(redis: RedisClient): ScriptRunner {
+  let runner = runners.get(redis);
+  if (!runner) {
+    runner = new ScriptRunner(redis, ALL_SCRIPTS);
+    runners.set(redis, runner);
+  }
+  return runner;
+}

@@ -8,7 +8,7 @@ import {
   DueIndex,
   RebuildLock,
   ScriptReplyError,
-  scriptRunner,
+  ScriptRunner,
   TransferStore,
   type RedisClient,
 } from '../src/index.js';
@@ -324,20 +324,20 @@ describe('TransferStore on a real Redis', () => {
         return { status: r.oneOf(status, ['1']), keys: r.text(keys), args: r.text(args) };
       },
     });
-    const run = scriptRunner(redis);
-    const first = `${prefix}{k}:1`;
-    const second = `${prefix}{k}:2`;
-    expect(await run.run(echo, { second, first }, { c: 3, b: '2', a: 1 })).toEqual({
-      status: '1',
-      keys: `${first}|${second}`,
-      args: '123',
-    });
     const bogus = defineScript({
       name: 'mqftTestBogus',
       keys: ['k'],
       argv: [],
       body: `return {'finished', ''}`,
       decode: (r) => r.oneOf(r.list(2)[0], ['recorded', 'ready']),
+    });
+    const run = new ScriptRunner(redis, [echo, bogus]);
+    const first = `${prefix}{k}:1`;
+    const second = `${prefix}{k}:2`;
+    expect(await run.run(echo, { second, first }, { c: 3, b: '2', a: 1 })).toEqual({
+      status: '1',
+      keys: `${first}|${second}`,
+      args: '123',
     });
     await expect(run.run(bogus, { k: first }, {})).rejects.toBeInstanceOf(ScriptReplyError);
   });
