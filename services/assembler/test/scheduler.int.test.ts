@@ -59,7 +59,10 @@ beforeAll(async () => {
     store,
     due: new DueIndex(redis, prefix),
     quotas: new ClientQuotas(redis, prefix),
-    indexes: new CreatedIndexes(redis, prefix),
+    indexes: new CreatedIndexes(redis, prefix, {
+      maxListed: config.maxListedTransfers,
+      maxListedPerClient: config.maxListedPerClient,
+    }),
     epoch: new StateEpoch(redis, prefix),
     rebuildLock: new RebuildLock(redis, prefix),
     jsm: await jetstreamManager(nc),
@@ -94,7 +97,7 @@ it('an attempt that Redis fails after taking the lease hands the transfer back, 
     now,
     ttlMs,
   });
-  await store.recordSegment(key, { offset: 0, seq: 1, length: 10, now, ttlMs });
+  await store.recordSegment(key, { offset: 0, seq: 1, length: 10, now, ttlMs, create: true });
   expect(
     (
       await store.recordFin(key, {
@@ -104,6 +107,7 @@ it('an attempt that Redis fails after taking the lease hands the transfer back, 
         ttlMs,
         clientId: 'dev1',
         fileId: 'f1',
+        create: true,
       })
     ).status,
   ).toBe('ready');
