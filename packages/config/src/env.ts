@@ -120,12 +120,19 @@ export const vars = {
       return value;
     });
   },
-  bytes(name: string, defaultText: string, description: string, min = 0): Variable<number> {
+  bytes(
+    name: string,
+    defaultText: string,
+    description: string,
+    min = 0,
+    max = Number.MAX_SAFE_INTEGER,
+  ): Variable<number> {
     return variable(name, defaultText, description, (text) => {
       const value = parseByteSize(text);
       if (value === undefined)
         return { problem: 'expected a byte size such as 65536, 64KiB, 16MiB' };
       if (value < min) return { problem: `must be at least ${min} bytes` };
+      if (value > max) return { problem: `must be at most ${max} bytes` };
       return value;
     });
   },

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ReasonDescription } from '@mqft/protocol';
 import type { ResultOutcome, ResultPublisher, ResultTarget } from '@mqft/mqtt';
-import { planCommand, type Plan } from './handlers/index.js';
+import { planCommand, type HandlerLimits, type Plan } from './handlers/index.js';
 import {
   decodeMessage,
   type CommandProperties,
@@ -14,7 +14,7 @@ import { maxPartBytes } from './segments.js';
 
 export interface MessageHandlerDeps {
   decode: DecodeOptions;
-  limits: { maxFileSize: number; maxSegmentSize: number };
+  limits: Omit<HandlerLimits, 'maxPartBytes'>;
   /** The NATS server's max_payload now (it may change with a reconnect to another server). */
   maxPayload: () => number;
   publisher: StreamPublisher;

@@ -31,7 +31,12 @@ function harness(storeOutcome: () => Promise<void> = async () => undefined) {
   const registry = new Registry();
   const handle = createMessageHandler({
     decode: { layout: 'emqx', prefix: 'mqft/in/' },
-    limits: { maxFileSize: 1_000_000, maxSegmentSize: 100_000 },
+    limits: {
+      maxFileSize: 1_000_000,
+      maxSegmentSize: 100_000,
+      maxFilemetaBytes: 16 * 1024,
+      maxFilemetaDepth: 16,
+    },
     maxPayload: () => 64 * 1024,
     publisher,
     results,
