@@ -46,10 +46,9 @@ export function createLogger(
   // pino applies the bindings formatter to the root's bindings only; children (which inherit
   // this method through their prototype) get theirs made loggable here.
   const child = logger.child;
-  const loggableChild: Logger['child'] = function (this: Logger, bindings, childOptions) {
+  logger.child = function (this: Logger, bindings, childOptions) {
     return child.call(this, loggableFields(bindings), childOptions);
-  };
-  logger.child = loggableChild;
+  } as Logger['child'];
   return logger;
 }
 
