@@ -52,6 +52,11 @@ export const MQFT_VARIABLES = {
     'emqx',
     'scoped',
   ] as const),
+  trustClientIdProperty: vars.boolean(
+    'MQFT_TRUST_CLIENTID_PROPERTY',
+    'false',
+    "emqx layout only: true says the broker sets or checks each command's clientid user property (an EMQX rule, a HiveMQ interceptor), or that you accept that a device may act under any clientId (local demos, tests); ingest refuses MQFT_LAYOUT=emqx without it. Mosquitto cannot vouch for the property: use MQFT_LAYOUT=scoped with its ACL",
+  ),
   natsUrl: vars.url('MQFT_NATS_URL', 'nats://127.0.0.1:4222', 'NATS servers, comma-separated', [
     'nats:',
     'tls:',
