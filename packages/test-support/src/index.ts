@@ -3,6 +3,12 @@
 // really answers, and hands back a ServerHandle (stop, kill, restart).
 export { startMosquitto, renderMosquittoConfig, mosquittoPasswordEntry } from './mosquitto.js';
 export { MOSQUITTO_CONF, MOSQUITTO_ACL_EXAMPLE, type MosquittoOptions } from './mosquitto.js';
+export {
+  startScopedMosquitto,
+  SCOPED_SERVICE_USERS,
+  type ScopedMosquitto,
+  type ScopedMosquittoOptions,
+} from './scoped-mosquitto.js';
 export { startNats, type NatsOptions } from './nats.js';
 export { startRedis, type RedisOptions } from './redis.js';
 export { startS3rver, type S3rverOptions, type S3ServerHandle } from './s3rver.js';
@@ -23,7 +29,12 @@ export {
   SERVICE_RUNTIME_ENV,
   type MqftServiceName,
 } from './mqft-service.js';
-export { startMqftStack, type MqftStack, type MqftStackOptions } from './mqft-stack.js';
+export {
+  startMqftStack,
+  deleteStackData,
+  type MqftStack,
+  type MqftStackOptions,
+} from './mqft-stack.js';
 export {
   startRedisCluster,
   type RedisClusterHandle,

@@ -2,7 +2,7 @@ import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Cluster, Redis } from 'ioredis';
 import { startMosquitto } from './mosquitto.js';
-import { startMqftService } from './mqft-service.js';
+import { startMqftService, type MqftServiceName } from './mqft-service.js';
 import { freePort } from './ports.js';
 import { sharedNatsUrl, sharedRedisUrl, uniqueName } from './names.js';
 import type { ServerHandle } from './server-process.js';
@@ -14,8 +14,10 @@ export interface MqftStackOptions {
   assemblers?: number;
   control?: boolean;
   layout?: 'emqx' | 'scoped';
-  /** Extra MQFT_* variables for every service (e.g. MQFT_FIN_GRACE). */
+  /** Extra MQFT_* variables for every service (e.g. MQFT_FIN_GRACE); they win over the stack's. */
   env?: Record<string, string>;
+  /** Extra MQFT_* variables for one kind of service (e.g. its broker login); win over `env`. */
+  serviceEnv?: Partial<Record<MqftServiceName, Record<string, string>>>;
   /** Use this broker instead of starting the project's Mosquitto. */
   mqttUrl?: string;
   /** A fixed port for the project's Mosquitto. */
@@ -38,7 +40,7 @@ export interface MqftStack {
   readonly assemblers: ServerHandle[];
   readonly control: ServerHandle | undefined;
   /** Starts one more service process with the stack's environment. */
-  add(service: 'ingest' | 'assembler' | 'control'): Promise<ServerHandle>;
+  add(service: MqftServiceName): Promise<ServerHandle>;
   /** Stops every process; deletes the stream and the Redis keys when the stack made them up. */
   stop(): Promise<void>;
 }
@@ -75,11 +77,15 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
   const assemblers: ServerHandle[] = [];
   let control: ServerHandle | undefined;
   let ingestIndex = 0;
-  const add = async (service: 'ingest' | 'assembler' | 'control'): Promise<ServerHandle> => {
+  const add = async (service: MqftServiceName): Promise<ServerHandle> => {
     // Each ingest process has stable clientIds of its own (persistent sessions).
     const extra: Record<string, string> =
       service === 'ingest' ? { MQFT_MQTT_CLIENT_ID: `${stream}-i${ingestIndex++}` } : {};
-    const handle = await startMqftService(service, { ...env, ...extra });
+    const handle = await startMqftService(service, {
+      ...env,
+      ...extra,
+      ...options.serviceEnv?.[service],
+    });
     if (service === 'ingest') ingests.push(handle);
     else if (service === 'assembler') assemblers.push(handle);
     else control = handle;
@@ -90,7 +96,7 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
       [...ingests, ...assemblers, ...(control ? [control] : [])].map((s) => s.stop()),
     );
     await broker?.stop();
-    if (ownNames) await deleteStackData(natsUrl, stream, redisUrl, redisPrefix);
+    if (ownNames) await deleteStackData({ natsUrl, stream, redisUrl, redisPrefix });
   };
   try {
     // Ingest provisions the stream; start one first so the others find it.
@@ -117,12 +123,18 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
   };
 }
 
-async function deleteStackData(
-  natsUrl: string,
-  stream: string,
-  redisUrl: string,
-  prefix: string,
-): Promise<void> {
+/** Deletes a stack's JetStream stream and every Redis key under its prefix. */
+export async function deleteStackData({
+  natsUrl,
+  stream,
+  redisUrl,
+  redisPrefix: prefix,
+}: {
+  natsUrl: string;
+  stream: string;
+  redisUrl: string;
+  redisPrefix: string;
+}): Promise<void> {
   const nc = await connect({ servers: natsUrl.split(',') });
   try {
     await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
