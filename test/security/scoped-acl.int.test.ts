@@ -7,7 +7,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  sleep,
+  expectQuiet,
   startMqftStack,
   startScopedMosquitto,
   type MqftStack,
@@ -97,8 +97,9 @@ describe('isolation between devices: scoped layout, acl.example, passwords', () 
         code: NOT_AUTHORIZED,
       });
     }
-    await sleep(500);
-    expect(await lastSeq(), 'nothing reached the stream').toBe(before);
+    await expectQuiet(500, async () =>
+      expect(await lastSeq(), 'nothing reached the stream').toBe(before),
+    );
 
     // B's transfer is untouched: B's bytes, not A's, complete it.
     const data = randomBytes(100_000);
@@ -107,8 +108,7 @@ describe('isolation between devices: scoped layout, acl.example, passwords', () 
     expect(fin).toMatchObject({ reason_code: 0 });
     expect(sha256(await readFile(fileURLToPath(fin.location as string)))).toBe(sha256(data));
     expect(await lastSeq(), "B's own commands do reach the stream").toBeGreaterThan(before);
-    await sleep(300);
-    expect(spy, "A saw none of B's results").toEqual([]);
+    await expectQuiet(300, () => expect(spy, "A saw none of B's results").toEqual([]));
     expect(b.all.some((r) => r.topic.includes('/fresh/'))).toBe(false);
     expect(
       await readdir(path.join(dir, 'files', 'devB')),

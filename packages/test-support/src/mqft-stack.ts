@@ -4,6 +4,7 @@ import { Cluster, Redis } from 'ioredis';
 import { startMosquitto } from './mosquitto.js';
 import { startMqftService, type MqftServiceName } from './mqft-service.js';
 import { freePort } from './ports.js';
+import { startRedis } from './redis.js';
 import { sharedNatsUrl, sharedRedisUrl, uniqueName } from './names.js';
 import type { ServerHandle } from './server-process.js';
 
@@ -24,6 +25,8 @@ export interface MqftStackOptions {
   mosquittoPort?: number;
   natsUrl?: string;
   redisUrl?: string;
+  /** A Redis of the stack's own instead (for tests that kill or wipe it); stop() stops it. */
+  ownRedis?: boolean;
   /** Default: a unique stream and Redis prefix, deleted by stop(). */
   stream?: string;
   redisPrefix?: string;
@@ -36,6 +39,8 @@ export interface MqftStack {
   /** The environment every service got. */
   readonly env: Readonly<Record<string, string>>;
   readonly broker: ServerHandle | undefined;
+  /** The stack's own Redis (option `ownRedis`). */
+  readonly redis: ServerHandle | undefined;
   readonly ingests: ServerHandle[];
   readonly assemblers: ServerHandle[];
   readonly control: ServerHandle | undefined;
@@ -59,7 +64,13 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
   const stream = options.stream ?? uniqueName('MQFT_E2E');
   const redisPrefix = options.redisPrefix ?? `${uniqueName('mqft_e2e')}:`;
   const natsUrl = options.natsUrl ?? sharedNatsUrl();
-  const redisUrl = options.redisUrl ?? sharedRedisUrl();
+  const redis = options.ownRedis
+    ? await startRedis().catch(async (err: unknown) => {
+        await broker?.stop();
+        throw err;
+      })
+    : undefined;
+  const redisUrl = redis?.url ?? options.redisUrl ?? sharedRedisUrl();
   const env: Record<string, string> = {
     MQFT_MQTT_URL: mqttUrl,
     MQFT_MQTT_SUBSCRIPTION: '$share/ft/mqft/in/$file/#,$share/ft/mqft/in/$file-async/#',
@@ -96,7 +107,11 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
       [...ingests, ...assemblers, ...(control ? [control] : [])].map((s) => s.stop()),
     );
     await broker?.stop();
-    if (ownNames) await deleteStackData({ natsUrl, stream, redisUrl, redisPrefix });
+    if (ownNames) {
+      // Keys in a Redis of our own go with it.
+      await deleteStackData({ natsUrl, stream, redisPrefix, ...(redis ? {} : { redisUrl }) });
+    }
+    await redis?.stop();
   };
   try {
     // Ingest provisions the stream; start one first so the others find it.
@@ -113,6 +128,7 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
     redisPrefix,
     env,
     broker,
+    redis,
     ingests,
     assemblers,
     get control() {
@@ -123,7 +139,7 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
   };
 }
 
-/** Deletes a stack's JetStream stream and every Redis key under its prefix. */
+/** Deletes a stack's JetStream stream and (given `redisUrl`) every Redis key under its prefix. */
 export async function deleteStackData({
   natsUrl,
   stream,
@@ -132,7 +148,7 @@ export async function deleteStackData({
 }: {
   natsUrl: string;
   stream: string;
-  redisUrl: string;
+  redisUrl?: string;
   redisPrefix: string;
 }): Promise<void> {
   const nc = await connect({ servers: natsUrl.split(',') });
@@ -141,6 +157,7 @@ export async function deleteStackData({
   } finally {
     await nc.close();
   }
+  if (redisUrl === undefined) return;
   // A Redis Cluster (`redis+cluster://h:p,h:p`): every master holds some of the keys.
   const cluster = redisUrl.startsWith('redis+cluster://')
     ? new Cluster(
