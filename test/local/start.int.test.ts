@@ -89,14 +89,15 @@ describe.each(['emqx', 'scoped'] as const)('pnpm start, MQFT_LAYOUT=%s', (layout
       MQFT_MQTT_URL: 'mqtt://127.0.0.1:1',
     });
     const output = stack.output;
-    const exitedEarly = () => stack?.child.exitCode !== null;
-    await waitFor(
-      () => {
-        if (exitedEarly()) throw new Error(`the stack exited:\n${output()}`);
-        return /demo upload landed at /.test(output());
-      },
-      { timeoutMs: 120_000, intervalMs: 200, what: `the demo upload\n${output()}` },
-    );
+    const landed = waitFor(() => /demo upload landed at /.test(output()), {
+      timeoutMs: 120_000,
+      intervalMs: 200,
+      what: 'the demo upload',
+    });
+    const landedFirst = landed.then(() => 'landed' as const);
+    landedFirst.catch(() => undefined); // a timeout after the stack exited is not the news
+    const first = await Promise.race([landedFirst, stack.exited.then(() => 'exited' as const)]);
+    expect(first, `the stack exited before the demo landed:\n${output()}`).toBe('landed');
 
     expect(output()).toContain(`layout: ${layout}`);
     expect(output()).toContain(`devices connect to mqtt://127.0.0.1:${devicePort}`);
