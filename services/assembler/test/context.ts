@@ -16,7 +16,7 @@ import {
   type Lease,
   type RedisClient,
 } from '@mqft/state';
-import { createStorage, type StorageBackend } from '@mqft/storage';
+import { createStorage, type FileUpload, type StorageBackend } from '@mqft/storage';
 import {
   commandSubject,
   commandSubjects,
@@ -295,4 +295,79 @@ export function sha256(bytes: Uint8Array): string {
 /** The bytes of a file:// location. */
 export function readLocation(location: string): Promise<Buffer> {
   return readFile(fileURLToPath(location));
+}
+
+/**
+ * The real storage backend, watched: how many uploads are open at once (begun, not yet
+ * completed or aborted), and a gate that holds every write() while closed.
+ */
+export class WatchedStorage implements StorageBackend {
+  open = 0;
+  maxOpen = 0;
+  writes = 0;
+  private gate: Promise<void> | undefined;
+  private openGate: (() => void) | undefined;
+
+  constructor(private readonly inner: StorageBackend) {}
+
+  get kind(): StorageBackend['kind'] {
+    return this.inner.kind;
+  }
+
+  /** Holds every write() from now until release(). */
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.openGate = resolve));
+  }
+
+  release(): void {
+    this.openGate?.();
+    this.gate = undefined;
+  }
+
+  async begin(...args: Parameters<StorageBackend['begin']>): Promise<FileUpload> {
+    const upload = await this.inner.begin(...args);
+    this.open += 1;
+    this.maxOpen = Math.max(this.maxOpen, this.open);
+    let ended = false;
+    const end = () => {
+      if (!ended) this.open -= 1;
+      ended = true;
+    };
+    return {
+      uploadId: upload.uploadId,
+      write: async (chunk) => {
+        this.writes += 1;
+        await this.gate;
+        await upload.write(chunk);
+      },
+      written: () => upload.written(),
+      complete: (expected) => upload.complete(expected).finally(end),
+      abort: () => upload.abort().finally(end),
+    };
+  }
+
+  keyProblem(...args: Parameters<StorageBackend['keyProblem']>) {
+    return this.inner.keyProblem(...args);
+  }
+  abortUnfinished(...args: Parameters<StorageBackend['abortUnfinished']>) {
+    return this.inner.abortUnfinished(...args);
+  }
+  locate(...args: Parameters<StorageBackend['locate']>) {
+    return this.inner.locate(...args);
+  }
+  stat(...args: Parameters<StorageBackend['stat']>) {
+    return this.inner.stat(...args);
+  }
+  read(...args: Parameters<StorageBackend['read']>) {
+    return this.inner.read(...args);
+  }
+  downloadUrl(...args: Parameters<StorageBackend['downloadUrl']>) {
+    return this.inner.downloadUrl(...args);
+  }
+  delete(...args: Parameters<StorageBackend['delete']>) {
+    return this.inner.delete(...args);
+  }
+  close() {
+    return this.inner.close();
+  }
 }
