@@ -48,6 +48,11 @@ export const MQFT_VARIABLES = {
     1,
     256,
   ),
+  ingestUnsubscribeOnStop: vars.boolean(
+    'MQFT_INGEST_UNSUBSCRIBE_ON_STOP',
+    'false',
+    "leave the shared subscription on stop: true while scaling ingest down (Mosquitto goes on assigning new commands to a removed replica's offline session); false (default) keeps it, so a restarting replica, even the only one, finds what was queued for it meanwhile",
+  ),
   layout: vars.oneOf('MQFT_LAYOUT', 'emqx', 'topic layout: emqx or scoped', [
     'emqx',
     'scoped',

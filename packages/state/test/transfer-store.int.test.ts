@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transferKey } from '@mqft/protocol';
 import { sharedRedisUrl, uniqueName } from '@mqft/test-support';
-import { createRedis, TransferStore, type RedisClient } from '../src/index.js';
+import {
+  ClientQuotas,
+  createRedis,
+  defineScript,
+  DueIndex,
+  RebuildLock,
+  ScriptReplyError,
+  scriptRunner,
+  TransferStore,
+  type RedisClient,
+} from '../src/index.js';
 
 describe('TransferStore on a real Redis', () => {
   let redis: RedisClient;
@@ -253,21 +263,82 @@ describe('TransferStore on a real Redis', () => {
 
   it('the quota admits up to the limit, counts a transfer once, and frees on release', async () => {
     const keys = [0, 1, 2].map(() => freshKey());
+    const quotas = new ClientQuotas(redis, prefix);
     const t = now();
-    expect(await store.admit(keys[0] as string, t, t + ttlMs, 2)).toBe(true);
-    expect(await store.admit(keys[0] as string, t, t + ttlMs, 2)).toBe(true);
-    expect(await store.admit(keys[1] as string, t, t + ttlMs, 2)).toBe(true);
-    expect(await store.admit(keys[2] as string, t, t + ttlMs, 2)).toBe(false);
-    await store.releaseQuota(keys[0] as string);
-    expect(await store.admit(keys[2] as string, t, t + ttlMs, 2)).toBe(true);
+    expect(await quotas.admit(keys[0] as string, t, t + ttlMs, 2)).toBe(true);
+    expect(await quotas.admit(keys[0] as string, t, t + ttlMs, 2)).toBe(true);
+    expect(await quotas.admit(keys[1] as string, t, t + ttlMs, 2)).toBe(true);
+    expect(await quotas.admit(keys[2] as string, t, t + ttlMs, 2)).toBe(false);
+    await quotas.release(keys[0] as string);
+    expect(await quotas.admit(keys[2] as string, t, t + ttlMs, 2)).toBe(true);
   });
 
   it('due entries are claimed by one sweeper at a time', async () => {
     const key = freshKey();
-    await store.scheduleCheck(key, now() - 1);
-    const first = await store.claimDue(now(), 1000, 5000);
+    const due = new DueIndex(redis, prefix);
+    await due.scheduleCheck(key, now() - 1);
+    const first = await due.claimDue(now(), 1000, 5000);
     expect(first).toContain(key);
-    expect(await store.claimDue(now(), 1000, 5000)).not.toContain(key);
-    await store.unschedule(key);
+    expect(await due.claimDue(now(), 1000, 5000)).not.toContain(key);
+    await due.unschedule(key);
+  });
+
+  it('the rebuild lock is released only by its holder, in one compare-and-delete', async () => {
+    const lockKey = `${prefix}state:rebuild`;
+    const a = new RebuildLock(redis, prefix);
+    expect(await a.take('A', 60_000)).toBe(true);
+    expect(await a.take('B', 60_000)).toBe(false);
+    expect(await a.release('B')).toBe(false);
+    expect(await redis.get(lockKey)).toBe('A');
+    expect(await a.release('A')).toBe(true);
+    expect(await redis.get(lockKey)).toBeNull();
+    // A's lock lapsed and B took it: A's late release must leave B's lock alone.
+    expect(await a.take('A', 1)).toBe(true);
+    await redis.pexpire(lockKey, 0);
+    expect(await a.take('B', 60_000)).toBe(true);
+    expect(await a.release('A')).toBe(false);
+    expect(await redis.get(lockKey)).toBe('B');
+    expect(await a.renew('A', 60_000)).toBe(false);
+    expect(await a.renew('B', 60_000)).toBe(true);
+    expect(await a.release('B')).toBe(true);
+  });
+
+  it('reads ids from the key when a record lacks either of them', async () => {
+    const key = transferKey({ clientId: 'dev1', fileId: 'bare' });
+    const { meta } = store.keys(key);
+    await redis.hset(meta, { state: 'aborted', clientId: 'dev1' });
+    expect(await store.get(key)).toMatchObject({ clientId: 'dev1', fileId: 'bare' });
+    await redis.hset(meta, { fileId: 'bare' });
+    await redis.hdel(meta, 'clientId');
+    expect(await store.get(key)).toMatchObject({ clientId: 'dev1', fileId: 'bare' });
+  });
+
+  it('passes keys and arguments by name, and refuses a reply its decoder does not allow', async () => {
+    const echo = defineScript({
+      name: 'mqftTestEcho',
+      keys: ['first', 'second'],
+      argv: ['a', 'b', 'c'],
+      body: `return {A.a, K.first .. '|' .. K.second, A.a .. A.b .. A.c}`,
+      decode: (r) => {
+        const [status, keys, args] = r.list(3);
+        return { status: r.oneOf(status, ['1']), keys: r.text(keys), args: r.text(args) };
+      },
+    });
+    const run = scriptRunner(redis);
+    const first = `${prefix}{k}:1`;
+    const second = `${prefix}{k}:2`;
+    expect(await run.run(echo, { second, first }, { c: 3, b: '2', a: 1 })).toEqual({
+      status: '1',
+      keys: `${first}|${second}`,
+      args: '123',
+    });
+    const bogus = defineScript({
+      name: 'mqftTestBogus',
+      keys: ['k'],
+      argv: [],
+      body: `return {'finished', ''}`,
+      decode: (r) => r.oneOf(r.list(2)[0], ['recorded', 'ready']),
+    });
+    await expect(run.run(bogus, { k: first }, {})).rejects.toBeInstanceOf(ScriptReplyError);
   });
 });

@@ -42,6 +42,6 @@ export async function finishComplete(
   // background; the lease watchdog (still scheduled until it is done) covers a crash. It
   // starts before anything else waits on Redis: while Redis is down, the messages would
   // otherwise stay, and a replay after Redis lost everything would rebuild the transfer.
-  ctx.purger.purgeInBackground(key, seqs, () => ctx.store.unschedule(key));
-  await ctx.store.releaseQuota(key);
+  ctx.purger.purgeInBackground(key, seqs, () => ctx.due.unschedule(key));
+  await ctx.quotas.release(key);
 }

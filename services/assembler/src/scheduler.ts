@@ -6,7 +6,7 @@ import { planAssembly } from './plan.js';
 import { replyToFin } from './results.js';
 
 /** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
-const SWEEP_INTERVAL_MS = 1000;
+export const SWEEP_INTERVAL_MS = 1000;
 /** Due transfers one sweep claims at most (each is admitted or deferred by its size). */
 const SWEEP_BATCH = 16;
 /** A transfer without room now is due again after this (any assembler may take it). */
@@ -45,7 +45,7 @@ export class AssemblyScheduler {
   request(key: string): void {
     if (this.running.has(key)) return;
     if (this.draining || this.running.size >= this.admission.capacity) {
-      this.ctx.store
+      this.ctx.due
         .scheduleCheck(key, Date.now())
         .catch((err: unknown) => this.ctx.logger.error({ err, key }, 'could not schedule'));
       return;
@@ -66,11 +66,11 @@ export class AssemblyScheduler {
   }
 
   private async attempt(key: string): Promise<void> {
-    const { store } = this.ctx;
+    const { store, due } = this.ctx;
     // The size decides the room it needs (0 while no fin: then it is settled, not assembled).
     const admitted = this.admission.tryAdmit((await store.finSize(key)) ?? 0);
     if (!admitted) {
-      await store.scheduleCheck(key, Date.now() + DEFER_MS);
+      await due.scheduleCheck(key, Date.now() + DEFER_MS);
       return;
     }
     try {
@@ -81,15 +81,15 @@ export class AssemblyScheduler {
   }
 
   private async assembleLeased(key: string): Promise<void> {
-    const { store, config, metrics } = this.ctx;
+    const { store, due, config, metrics } = this.ctx;
     const now = Date.now();
     const taken = await store.acquireLease(key, this.ctx.owner, config.leaseTtl, now);
     if (taken.status !== 'acquired') {
-      if (taken.status === 'busy') await store.scheduleCheck(key, now + config.leaseTtl);
+      if (taken.status === 'busy') await due.scheduleCheck(key, now + config.leaseTtl);
       else await this.settleNotReady(key);
       return;
     }
-    await store.scheduleCheck(key, now + 2 * config.leaseTtl);
+    await due.scheduleCheck(key, now + 2 * config.leaseTtl);
     const record = await store.get(key);
     if (!record) return;
     this.ctx.events.publish({ key, state: 'assembling' });
@@ -99,13 +99,13 @@ export class AssemblyScheduler {
 
   /** Facts are missing: keep waiting within the fin grace, else answer the fin. */
   private async settleNotReady(key: string): Promise<void> {
-    const { store, config } = this.ctx;
+    const { store, due, quotas, config } = this.ctx;
     const record = await store.get(key);
     if (record?.state === 'complete') {
       // Its assembler died between marking it complete and purging (test/chaos,
       // assembler-kill): the lease watchdog brings it here to finish that part.
       await this.ctx.purger.purgeCompleted(key);
-      await store.releaseQuota(key);
+      await quotas.release(key);
     }
     if (
       !record ||
@@ -113,13 +113,13 @@ export class AssemblyScheduler {
       record.finAt === undefined ||
       record.finSize === undefined
     ) {
-      await store.unschedule(key);
+      await due.unschedule(key);
       return;
     }
     const deadline = record.finAt + config.finGrace;
     const now = Date.now();
     if (now < deadline) {
-      await store.scheduleCheck(key, deadline);
+      await due.scheduleCheck(key, deadline);
       return;
     }
     const { missing } = planAssembly(await store.segments(key), record.finSize);
@@ -139,7 +139,7 @@ export class AssemblyScheduler {
       this.ctx.events.publish({ key, state: 'receiving', reason: 'incomplete' });
       await replyToFin(this.ctx, key, expired.finReply, { reason: 'incomplete', missing });
     }
-    await store.unschedule(key);
+    await due.unschedule(key);
   }
 
   private async sweep(): Promise<void> {
@@ -147,7 +147,7 @@ export class AssemblyScheduler {
     if (this.sweeping || free <= 0 || this.draining) return;
     this.sweeping = true;
     try {
-      const keys = await this.ctx.store.claimDue(Date.now(), free, this.ctx.config.leaseTtl);
+      const keys = await this.ctx.due.claimDue(Date.now(), free, this.ctx.config.leaseTtl);
       for (const key of keys) this.request(key);
     } catch (err) {
       this.ctx.logger.warn({ err }, 'due index sweep failed');

@@ -190,7 +190,7 @@ describe('recorders', () => {
       const finAt = (await t.ctx.store.get(transfer.key))?.finAt;
       expect(finAt).toBeDefined();
       expect(await t.dueAt(transfer.key)).toBe(finAt! + t.config.finGrace);
-      await t.ctx.store.scheduleCheck(transfer.key, 1); // the resent fin must set it again
+      await t.ctx.due.scheduleCheck(transfer.key, 1); // the resent fin must set it again
       expect(await t.record(await transfer.fin(10))).toBe('waiting');
       expect(await t.dueAt(transfer.key)).toBe(finAt! + t.config.finGrace);
       expect(t.requested).not.toContain(transfer.key);

@@ -126,7 +126,7 @@ describe('AssemblyScheduler', () => {
     expect((await t.ctx.store.complete(lease, done)).status).toBe('complete');
     // Died here: the segments are in the stream, the slot taken, the watchdog due.
     expect(await t.storedMessages(transfer.key)).toBe(3);
-    await t.ctx.store.scheduleCheck(transfer.key, Date.now());
+    await t.ctx.due.scheduleCheck(transfer.key, Date.now());
     s.request(transfer.key);
     await waitFor(async () => (await t.dueAt(transfer.key)) === undefined, {
       what: 'the watchdog entry gone',

@@ -15,7 +15,13 @@ import {
 } from '@mqft/api';
 import { createLogger } from '@mqft/config';
 import { transferKey } from '@mqft/protocol';
-import { createRedis, TransferStore, type RedisClient } from '@mqft/state';
+import {
+  CreatedIndexes,
+  createRedis,
+  StateEpoch,
+  TransferStore,
+  type RedisClient,
+} from '@mqft/state';
 import { connectNats, ensureCommandStream, eventSubject } from '@mqft/stream';
 import { sharedNatsUrl, sharedRedisUrl, uniqueName } from '@mqft/test-support';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
@@ -45,6 +51,8 @@ export class Harness {
   readonly dataDir = mkdtempSync(path.join(tmpdir(), 'mqft-control-'));
   redis!: RedisClient;
   store!: TransferStore;
+  epoch!: StateEpoch;
+  indexes!: CreatedIndexes;
   nc!: NatsConnection;
   jsm!: JetStreamManager;
   control!: RunningControl;
@@ -61,7 +69,9 @@ export class Harness {
     const redisUrl = options.redisUrl ?? sharedRedisUrl();
     this.redis = createRedis(redisUrl);
     this.store = new TransferStore(this.redis, this.prefix);
-    await this.store.markStateWhole(); // as the assemblers do once Redis holds every transfer
+    this.epoch = new StateEpoch(this.redis, this.prefix);
+    this.indexes = new CreatedIndexes(this.redis, this.prefix);
+    await this.epoch.markWhole(); // as the assemblers do once Redis holds every transfer
     const natsUrl = options.natsUrl ?? sharedNatsUrl();
     this.nc = await connectNats(natsUrl, 'control-test');
     this.jsm = await jetstreamManager(this.nc);
@@ -156,7 +166,7 @@ export class Harness {
         now,
         ttlMs: TTL_MS,
       });
-    await this.store.indexTransfer(key, now);
+    await this.indexes.indexTransfer(key, now);
     return key;
   }
 

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { sleep } from '@mqft/config';
 import type { ReasonDescription } from '@mqft/protocol';
 import type { ResultOutcome, ResultPublisher, ResultTarget } from '@mqft/mqtt';
 import { planCommand, type Plan } from './handlers/index.js';
@@ -121,8 +122,4 @@ class CommandHandling {
     void sent.finally(() => this.deps.pendingResults.delete(sent));
     return sent;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { InvalidArgumentError } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { sleep } from '@mqft/config';
 import { commandSubject, encodeCommandHeaders } from '@mqft/stream';
 import type { StreamMessage } from './handlers/index.js';
 import type { IngestMetrics } from './metrics.js';
@@ -90,8 +91,4 @@ export function createStreamPublisher(
 export function backoffMs(attempt: number): number {
   const base = Math.min(2_000, 100 * 2 ** attempt);
   return Math.round(base * (0.75 + Math.random() * 0.5));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

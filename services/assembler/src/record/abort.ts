@@ -34,9 +34,9 @@ export async function recordAbort(
       await ctx.storage.abortUnfinished({ ...id, name: record.name }, result.uploadId);
     }
     await Promise.all([
-      ctx.store.releaseQuota(command.key),
-      ctx.store.unschedule(command.key),
-      ctx.store.indexTransfer(command.key, now),
+      ctx.quotas.release(command.key),
+      ctx.due.unschedule(command.key),
+      ctx.indexes.indexTransfer(command.key, now),
     ]);
     ctx.events.publish({ key: command.key, state: 'aborted' });
     await replyToFin(ctx, command.key, result.finReply, { reason: 'aborted' });

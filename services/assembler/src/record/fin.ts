@@ -24,7 +24,7 @@ export async function recordFin(
     clientId: id.clientId,
     fileId: id.fileId,
   });
-  await ctx.store.indexTransfer(command.key, now);
+  await ctx.indexes.indexTransfer(command.key, now);
   switch (result.status) {
     case 'complete':
       await ctx.sendResult(command.key, reply, { reason: 'success', location: result.location });
@@ -35,14 +35,14 @@ export async function recordFin(
       return result.status;
     case 'ready':
       // The watchdog entry hands the transfer to another assembler if this one dies.
-      await ctx.store.scheduleCheck(command.key, now + ctx.config.leaseTtl);
+      await ctx.due.scheduleCheck(command.key, now + ctx.config.leaseTtl);
       ctx.requestAssembly(command.key);
       return 'ready';
     case 'waiting':
       // From the FIRST fin: a device retransmitting fin (every result timeout while it hears
       // nothing) must not push the check back each time, or the grace never runs out and the
       // device never learns the missing ranges (a Redis failover losing segment records).
-      await ctx.store.scheduleCheck(command.key, (result.finAt ?? now) + ctx.config.finGrace);
+      await ctx.due.scheduleCheck(command.key, (result.finAt ?? now) + ctx.config.finGrace);
       return 'waiting';
     case 'assembling':
       return 'assembling';
