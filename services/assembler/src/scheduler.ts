@@ -1,4 +1,5 @@
 import { sleep } from '@mqft/config';
+import type { Lease } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
 import { AssemblyAdmission } from './admission.js';
 import { assembleTransfer } from './assemble.js';
@@ -11,6 +12,10 @@ export const SWEEP_INTERVAL_MS = 1000;
 const SWEEP_BATCH = 16;
 /** A transfer without room now is due again after this (any assembler may take it). */
 const DEFER_MS = 250;
+/** A leased attempt that failed (Redis or NATS unavailable) is due again after this. */
+const RETRY_AFTER_FAILURE_MS = 3000;
+/** How often handing a failed attempt's lease back is tried while Redis is unavailable. */
+const HAND_BACK_RETRY_MS = 500;
 
 /**
  * Runs assemblies with bounded concurrency (AssemblyAdmission: large files by count, small
@@ -94,12 +99,46 @@ export class AssemblyScheduler {
       else await this.settleNotReady(key);
       return;
     }
-    await due.scheduleCheck(key, now + 2 * config.leaseTtl);
-    const record = await store.get(key);
-    if (!record) return;
-    this.ctx.events.publish({ key, state: 'assembling' });
-    const result = await assembleTransfer(this.ctx, taken.lease, record, this.shutdown.signal);
-    metrics.assemblies.inc({ result });
+    try {
+      await due.scheduleCheck(key, now + 2 * config.leaseTtl);
+      const record = await store.get(key);
+      if (!record) return;
+      this.ctx.events.publish({ key, state: 'assembling' });
+      const result = await assembleTransfer(this.ctx, taken.lease, record, this.shutdown.signal);
+      metrics.assemblies.inc({ result });
+    } catch (err) {
+      await this.handBack(taken.lease);
+      throw err;
+    }
+  }
+
+  /**
+   * The attempt failed on its way (a Redis master's failover: "Connection is closed",
+   * CLUSTERDOWN; its own error path may have failed too): give the lease back and make the
+   * transfer due again soon. Left leased, it waited for the lease watchdog, two lease TTLs
+   * (a minute by default), while its device's fins were answered by nothing (state
+   * 'assembling'): test/cluster/failover.int.test.ts, redis-master, gave up after 30 fins.
+   * Tried until Redis answers, at most one lease TTL (the lease has lapsed by then).
+   */
+  private async handBack(lease: Lease): Promise<void> {
+    const { store, due, config, metrics, logger } = this.ctx;
+    const giveUpAt = Date.now() + config.leaseTtl;
+    for (;;) {
+      try {
+        // 'lost' when the lease is not ours or the transfer is no longer assembling (its
+        // completion was recorded): then the check only finishes what is left (purge, quota).
+        await store.release(lease, { mode: 'wait', reason: 'unavailable', now: Date.now() });
+        await due.scheduleCheck(lease.key, Date.now() + RETRY_AFTER_FAILURE_MS);
+        metrics.assemblies.inc({ result: 'retry' });
+        return;
+      } catch (err) {
+        if (Date.now() >= giveUpAt || this.shutdown.signal.aborted) {
+          logger.warn({ err, key: lease.key }, 'lease not handed back; the watchdog takes over');
+          return;
+        }
+        await sleep(HAND_BACK_RETRY_MS, this.shutdown.signal);
+      }
+    }
   }
 
   /** Facts are missing: keep waiting within the fin grace, else answer the fin. */
