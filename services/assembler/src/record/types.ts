@@ -55,7 +55,7 @@ export const LEAVES_MESSAGE_UNREFERENCED: Readonly<Record<RecordOutcome, boolean
   filemeta_conflict: false,
   file_too_large: false,
   not_authorized: false,
-  quota_exceeded: false,
+  quota_exceeded: true,
   busy: false,
   segments_lost: false,
   recorded: false,
