@@ -16,7 +16,14 @@ export {
   type StreamCommand,
   type StreamCommandKind,
 } from './envelope.js';
-export { ensureAssemblerConsumer, ensureCommandStream, type StreamSettings } from './provision.js';
+export {
+  ensureAssemblerConsumer,
+  ensureCommandStream,
+  safeLimit,
+  type ProvisionedStream,
+  type StreamSettings,
+} from './provision.js';
 export { connectNats } from './connect.js';
 export { watchNatsConnection } from './connection-state.js';
 export { deleteStreamMessage, purgeLeftovers, purgeSubject } from './purge.js';
+export { isStreamFullError } from './refusal.js';

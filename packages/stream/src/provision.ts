@@ -9,7 +9,26 @@ export interface StreamSettings {
   maxAgeMs: number;
   /** How long a re-sent segment is recognised as a duplicate (Nats-Msg-Id). */
   duplicateWindowMs?: number;
+  /**
+   * The stream's byte limit (MQFT_STREAM_MAX_BYTES). A full stream refuses new messages
+   * (discard new: `maximum bytes exceeded`); it never drops what it holds.
+   */
+  maxBytes: number;
 }
+
+/** What ensureCommandStream left in place. */
+export interface ProvisionedStream {
+  /** The byte limit now in force: above `maxBytes` when the stream held more than that. */
+  maxBytes: number;
+}
+
+/**
+ * Room kept above what a stream holds when its limit is lowered: nats-server 2.9.10 deletes the
+ * oldest messages at once when an update sets max_bytes below the stored bytes, whatever the
+ * discard policy (nats-server#2589; reproduced: 3 messages of 1 KB, limit lowered to 1.5 KB,
+ * 1 left). Messages keep arriving between the info and the update, hence the margin.
+ */
+const LOWERING_MARGIN_BYTES = 256 * 1024 * 1024;
 
 const nanos = (ms: number): number => ms * 1_000_000;
 
@@ -20,13 +39,16 @@ const nanos = (ms: number): number => ms * 1_000_000;
 export async function ensureCommandStream(
   jsm: JetStreamManager,
   settings: StreamSettings,
-): Promise<void> {
+): Promise<ProvisionedStream> {
   const wanted: Partial<StreamConfig> & { name: string } = {
     name: settings.name,
     subjects: [commandSubjects(settings.name)],
     storage: StorageType.File,
     retention: RetentionPolicy.Limits,
-    discard: DiscardPolicy.Old,
+    // Never Old: at its limit the stream would delete the oldest messages, i.e. segments the
+    // devices were told are durable. New refuses the publish; ingest answers 0x97 busy.
+    discard: DiscardPolicy.New,
+    max_bytes: settings.maxBytes,
     num_replicas: settings.replicas,
     max_age: nanos(settings.maxAgeMs),
     duplicate_window: nanos(settings.duplicateWindowMs ?? 2 * 60_000),
@@ -34,19 +56,38 @@ export async function ensureCommandStream(
   };
   try {
     await jsm.streams.add(wanted);
+    return { maxBytes: settings.maxBytes };
   } catch (err) {
     if (!/already in use|already exists/i.test((err as Error).message)) throw err;
     const info = await jsm.streams.info(settings.name);
     const current = info.config;
+    const maxBytes = safeLimit(settings.maxBytes, current.max_bytes, info.state.bytes);
     if (
       current.max_age !== wanted.max_age ||
       current.allow_direct !== true ||
-      current.num_replicas !== settings.replicas
+      current.num_replicas !== settings.replicas ||
+      current.discard !== DiscardPolicy.New ||
+      current.max_bytes !== maxBytes
     ) {
       const { storage: _storage, ...updatable } = wanted;
-      await jsm.streams.update(settings.name, { ...current, ...updatable });
+      await jsm.streams.update(settings.name, { ...current, ...updatable, max_bytes: maxBytes });
     }
+    return { maxBytes };
   }
+}
+
+/**
+ * The limit to set on an existing stream holding `stored` bytes under the limit `current`
+ * (-1: none): the wanted one when that deletes nothing (raising it, or lowering it well above
+ * what is stored); otherwise as low as is safe, and the next start tightens it further once the
+ * stream has drained.
+ */
+export function safeLimit(wanted: number, current: number, stored: number): number {
+  const unlimited = current <= 0;
+  if (!unlimited && wanted >= current) return wanted;
+  const floor = stored + LOWERING_MARGIN_BYTES;
+  if (wanted >= floor) return wanted;
+  return unlimited ? floor : Math.min(current, floor);
 }
 
 /** The one durable pull consumer that every assembler replica shares. */

@@ -22,6 +22,7 @@ import { createAssemblerMetrics } from './metrics.js';
 import { LEFTOVER_CHECK_MS } from './recent-purges.js';
 import { AssemblyScheduler } from './scheduler.js';
 import { watchConsumerBacklog } from './backlog.js';
+import { watchLoad } from './load-gate.js';
 import { StateRecovery } from './recovery.js';
 
 /** The one durable pull consumer every assembler replica shares. */
@@ -67,6 +68,7 @@ export async function startAssembler(
     name: config.stream,
     replicas: config.streamReplicas,
     maxAgeMs: config.segmentsTtl,
+    maxBytes: config.streamMaxBytes,
   });
   await ensureAssemblerConsumer(jsm, config.stream, {
     durable: ASSEMBLER_DURABLE,
@@ -86,9 +88,18 @@ export async function startAssembler(
     );
   };
 
+  const store = new TransferStore(redis, config.redisPrefix);
+  const loadGate = watchLoad({
+    jsm,
+    durable: ASSEMBLER_DURABLE,
+    store,
+    settings: config,
+    metrics,
+    logger,
+  });
   const ctx: AssemblerContext = {
     config,
-    store: new TransferStore(redis, config.redisPrefix),
+    store,
     jsm,
     storage,
     sendResult,
@@ -98,6 +109,7 @@ export async function startAssembler(
     owner,
     // Called only once messages flow, after the scheduler below exists.
     requestAssembly: (key) => scheduler.request(key),
+    loadGate,
   };
   void (async () => {
     for await (const status of nc.status()) {
@@ -130,6 +142,7 @@ export async function startAssembler(
     },
     async stop() {
       stopBacklog();
+      loadGate.stop();
       await consumer.stop();
       await recovery.stop();
       await scheduler.stop(config.shutdownGrace);

@@ -16,6 +16,8 @@ export const ingestConfigSchema = {
   stream: V.stream,
   streamReplicas: V.streamReplicas,
   segmentsTtl: V.segmentsTtl,
+  streamMaxBytes: V.streamMaxBytes,
+  streamFullPercent: V.streamFullPercent,
   maxFileSize: V.maxFileSize,
   maxSegmentSize: V.maxSegmentSize,
   shutdownGrace: V.shutdownGrace,

@@ -15,6 +15,7 @@ import type { IngestConfig } from './config.js';
 import { createMessageHandler } from './handle-message.js';
 import { createIngestMetrics } from './metrics.js';
 import { createStreamPublisher } from './publisher.js';
+import { watchStreamRoom } from './stream-room.js';
 import { openSubscriber, type Subscriber } from './subscriber.js';
 
 export interface IngestDeps {
@@ -69,6 +70,13 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       () => subscriberRef.current?.connectedCount() ?? 0,
     );
     const pendingResults = new Set<Promise<unknown>>();
+    const room = watchStreamRoom(await jetstreamManager(nats), {
+      stream: config.stream,
+      fullPercent: config.streamFullPercent,
+      metrics,
+      logger,
+    });
+    cleanup.push(async () => room.stop());
     const onMessage = createMessageHandler({
       decode: { layout: config.layout, prefix: config.mqttTopicPrefix },
       limits: { maxFileSize: config.maxFileSize, maxSegmentSize: config.maxSegmentSize },
@@ -79,6 +87,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
         metrics,
         logger,
       }),
+      room,
       results: createResultPublisher(resultsClient, registry, logger),
       metrics,
       logger,
@@ -115,6 +124,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       ready: () => stopped === undefined && natsState.connected && mqttUp(),
       stop: () => {
         ops?.drain();
+        room.stop();
         stopped ??= shutdown(parts);
         return stopped;
       },
@@ -134,6 +144,7 @@ async function openStream(config: IngestConfig, logger: Logger) {
       name: config.stream,
       replicas: config.streamReplicas,
       maxAgeMs: config.segmentsTtl,
+      maxBytes: config.streamMaxBytes,
     });
     return { nats, natsState };
   } catch (err) {

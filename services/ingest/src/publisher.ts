@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { InvalidArgumentError } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { commandSubject, encodeCommandHeaders } from '@mqft/stream';
+import { sleep } from '@mqft/config';
+import { commandSubject, encodeCommandHeaders, isStreamFullError } from '@mqft/stream';
 import type { StreamMessage } from './handlers/index.js';
 import type { IngestMetrics } from './metrics.js';
 
@@ -18,6 +19,15 @@ export class StreamUnavailableError extends Error {
   }
 }
 
+/**
+ * JetStream refused the message for lack of room (the stream is at its byte limit). Not
+ * retried: only finished assemblies make room, so the device is told `busy` at once and
+ * nothing it was told is durable is touched (the stream discards new messages, never old).
+ */
+export class StreamFullError extends Error {
+  override name = 'StreamFullError';
+}
+
 export interface StreamPublisherOptions {
   stream: string;
   /** How long one message is retried before the device is told `unavailable` (~10 s). */
@@ -27,7 +37,7 @@ export interface StreamPublisherOptions {
 }
 
 export interface StreamPublisher {
-  /** Resolves with JetStream's ack; rejects with StreamUnavailableError only. */
+  /** Resolves with JetStream's ack; rejects with StreamUnavailableError or StreamFullError. */
   publish(message: StreamMessage): Promise<PubAck>;
   /** All at once (a split segment's parts); resolves when EVERY one is acked. */
   publishAll(messages: readonly StreamMessage[]): Promise<PubAck[]>;
@@ -61,6 +71,11 @@ export function createStreamPublisher(
         options.metrics.publishSeconds.observe({ kind }, (performance.now() - started) / 1000);
         return ack;
       } catch (err) {
+        if (isStreamFullError(err)) {
+          throw new StreamFullError(`JetStream refused the message: ${String(err)}`, {
+            cause: err,
+          });
+        }
         if (err instanceof InvalidArgumentError) {
           throw new StreamUnavailableError(`JetStream refused the message: ${String(err)}`, true, {
             cause: err,
@@ -90,8 +105,4 @@ export function createStreamPublisher(
 export function backoffMs(attempt: number): number {
   const base = Math.min(2_000, 100 * 2 ** attempt);
   return Math.round(base * (0.75 + Math.random() * 0.5));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -6,13 +6,16 @@ import { transferKey } from '@mqft/protocol';
 import { createMessageHandler } from '../src/handle-message.js';
 import type { StreamMessage } from '../src/handlers/index.js';
 import { createIngestMetrics } from '../src/metrics.js';
-import { StreamUnavailableError, type StreamPublisher } from '../src/publisher.js';
+import { StreamFullError, StreamUnavailableError, type StreamPublisher } from '../src/publisher.js';
 import { maxPartBytes } from '../src/segments.js';
 
 type Event = ['stored', StreamMessage[]] | ['result', ResultTarget, ResultContent];
 
 /** The handler with a stream and a broker that only record what happens, in order. */
-function harness(storeOutcome: () => Promise<void> = async () => undefined) {
+function harness(
+  storeOutcome: () => Promise<void> = async () => undefined,
+  room: { full: boolean; markFull(): void } = { full: false, markFull() {} },
+) {
   const events: Event[] = [];
   const publisher: StreamPublisher = {
     publish: () => Promise.reject(new Error('unused')),
@@ -34,6 +37,7 @@ function harness(storeOutcome: () => Promise<void> = async () => undefined) {
     limits: { maxFileSize: 1_000_000, maxSegmentSize: 100_000 },
     maxPayload: () => 64 * 1024,
     publisher,
+    room,
     results,
     metrics: createIngestMetrics(registry, () => 0),
     logger: pino({ level: 'silent' }),
@@ -73,6 +77,43 @@ describe('message handling', () => {
     ]);
     expect(await registry.metrics()).toMatch(
       /mqft_ingest_commands_total\{kind="segment",reason="unavailable"\} 1/,
+    );
+  });
+
+  it('answers busy at once when JetStream refuses for lack of room, and notes the stream full', async () => {
+    const room = { full: false, markFull: () => void (room.full = true) };
+    const { events, handle, props, registry } = harness(
+      () => Promise.reject(new StreamFullError('maximum bytes exceeded')),
+      room,
+    );
+    await handle('mqft/in/$file/f/fin/3', new Uint8Array(0), props);
+    expect(events).toEqual([
+      ['result', expect.objectContaining({ clientId: 'dev-1' }), { reason: 'busy' }],
+    ]);
+    expect(room.full).toBe(true);
+    expect(await registry.metrics()).toMatch(
+      /mqft_ingest_busy_total\{kind="fin",cause="jetstream_refused"\} 1/,
+    );
+  });
+
+  it('while the stream is nearly full: init and segments get busy, fin and abort go on', async () => {
+    const room = { full: true, markFull() {} };
+    const { events, handle, props, registry } = harness(async () => undefined, room);
+    await handle('mqft/in/$file/f/init', Buffer.from('{"name":"n"}'), props);
+    await handle('mqft/in/$file/f/0', Buffer.from('abc'), props);
+    await handle('mqft/in/$file/f/fin/3', new Uint8Array(0), props);
+    await handle('mqft/in/$file/f/abort', new Uint8Array(0), props);
+    // A malformed command still hears what is wrong with it, not busy.
+    await handle('mqft/in/$file/f/x', Buffer.from('abc'), props);
+    expect(events.map((e) => (e[0] === 'result' ? e[2].reason : e[0]))).toEqual([
+      'busy',
+      'busy',
+      'stored',
+      'stored',
+      'invalid_file_command',
+    ]);
+    expect(await registry.metrics()).toMatch(
+      /mqft_ingest_busy_total\{kind="segment",cause="stream_full"\} 1/,
     );
   });
 
