@@ -26,7 +26,8 @@ export interface ProvisionedStream {
  * Room kept above what a stream holds when its limit is lowered: nats-server 2.9.10 deletes the
  * oldest messages at once when an update sets max_bytes below the stored bytes, whatever the
  * discard policy (nats-server#2589; reproduced: 3 messages of 1 KB, limit lowered to 1.5 KB,
- * 1 left). Messages keep arriving between the info and the update, hence the margin.
+ * 1 left). Messages keep arriving between the info and the update, hence the margin: a
+ * quarter of the wanted limit, at most 256 MiB.
  */
 const LOWERING_MARGIN_BYTES = 256 * 1024 * 1024;
 
@@ -85,7 +86,7 @@ export async function ensureCommandStream(
 export function safeLimit(wanted: number, current: number, stored: number): number {
   const unlimited = current <= 0;
   if (!unlimited && wanted >= current) return wanted;
-  const floor = stored + LOWERING_MARGIN_BYTES;
+  const floor = stored + Math.min(LOWERING_MARGIN_BYTES, Math.ceil(wanted / 4));
   if (wanted >= floor) return wanted;
   return unlimited ? floor : Math.min(current, floor);
 }

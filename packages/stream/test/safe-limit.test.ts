@@ -16,5 +16,8 @@ describe('safeLimit (an existing stream: never a limit below what it holds)', ()
     expect(safeLimit(GiB, -1, 3 * GiB)).toBe(3 * GiB + 256 * MiB);
     expect(safeLimit(GiB, 20 * GiB, 3 * GiB)).toBe(3 * GiB + 256 * MiB);
     expect(safeLimit(GiB, 3.1 * GiB, 3 * GiB)).toBe(3.1 * GiB);
+    // Small limits: the margin is a quarter of the wanted limit.
+    expect(safeLimit(MiB, -1, 4096)).toBe(MiB);
+    expect(safeLimit(MiB, -1, MiB)).toBe(MiB + MiB / 4);
   });
 });

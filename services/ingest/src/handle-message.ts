@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { sleep } from '@mqft/config';
 import type { ReasonDescription } from '@mqft/protocol';
 import type { ResultOutcome, ResultPublisher, ResultTarget } from '@mqft/mqtt';
 import { planCommand, type Plan } from './handlers/index.js';
@@ -19,8 +20,8 @@ export interface MessageHandlerDeps {
   /** The NATS server's max_payload now (it may change with a reconnect to another server). */
   maxPayload: () => number;
   publisher: StreamPublisher;
-  /** How full the stream is (none: never refuse before JetStream does). */
-  room?: Pick<StreamRoom, 'full' | 'markFull'>;
+  /** Room left in the stream (none: never refuse before JetStream does). */
+  room?: Pick<StreamRoom, 'reserve' | 'markFull'>;
   results: ResultPublisher;
   metrics: IngestMetrics;
   logger: Logger;
@@ -77,7 +78,7 @@ class CommandHandling {
       const { command, reply } = decoded;
       const plan = planCommand({ command, payload, key: decoded.key, reply }, limits);
       if (plan.action === 'reject') return await this.reject(decoded, kind, plan.error, log);
-      if (deps.room?.full && ADDS_DATA.has(command.kind)) {
+      if (deps.room && ADDS_DATA.has(command.kind) && !deps.room.reserve(storedBytes(plan))) {
         return await this.busy(decoded, kind, 'stream_full', log);
       }
       await this.store(decoded, plan, log);
@@ -151,6 +152,13 @@ class CommandHandling {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+/** Per stored message beyond its body: headers (reply, msg id, …) and the record's framing. */
+const MESSAGE_OVERHEAD_BYTES = 512;
+
+/** About what the plan's messages take in the stream. */
+function storedBytes(plan: Stored): number {
+  return plan.messages.reduce(
+    (sum, m) => sum + m.body.byteLength + m.command.key.length + MESSAGE_OVERHEAD_BYTES,
+    0,
+  );
 }

@@ -6,19 +6,24 @@ import type { IngestMetrics } from './metrics.js';
 export const STREAM_ROOM_INTERVAL_MS = 1000;
 
 /**
- * How full the command stream is, as this ingest last saw it. `full` is true above
- * MQFT_STREAM_FULL_PERCENT of the stream's byte limit, and after JetStream refused a publish
- * for lack of room, until the next look says otherwise.
+ * How full the command stream is, as this ingest last saw it (one stream info a second) plus
+ * what this ingest has sent since. A command that adds data is let through only while that
+ * stays below MQFT_STREAM_FULL_PERCENT of the stream's byte limit; after JetStream refused a
+ * publish for lack of room, nothing is let through until the next look.
  *
  * Why not simply let JetStream refuse at its limit: nats-server 2.9.10 undercounts each
  * message by about 30 bytes plus its subject when it checks a discard-new `max_bytes`, admits a
  * message that does not fit and then deletes the OLDEST messages to get back under the limit
  * (nats-server#4771, fixed in 2.10.5; reproduced here: limit 4,351 B, six 1 KB publishes all
- * acked, three kept). Refusing before the limit keeps the stream off that edge as long as less
- * than the remaining percentage arrives within one interval.
+ * acked, three kept). Refusing before the limit keeps the stream off that edge as long as the
+ * other replicas send less than the remaining percentage within one look.
  */
 export interface StreamRoom {
-  readonly full: boolean;
+  /**
+   * Takes room for `bytes` about to be published: false (and nothing taken) when the stream
+   * would then be above the full percentage.
+   */
+  reserve(bytes: number): boolean;
   /** JetStream just refused a publish for lack of room. */
   markFull(): void;
   stop(): void;
@@ -34,6 +39,9 @@ export function watchStreamRoom(
     intervalMs?: number;
   },
 ): StreamRoom {
+  let stored = 0; // at the last look, plus what this ingest reserved since
+  let threshold = Number.POSITIVE_INFINITY; // bytes; none while the limit is unknown
+  let refused = false;
   let full = false;
   let looking = false;
   const look = async () => {
@@ -42,15 +50,11 @@ export function watchStreamRoom(
     try {
       const info = await jsm.streams.info(options.stream);
       const limit = info.config.max_bytes;
-      const ratio = limit > 0 ? info.state.bytes / limit : 0;
-      options.metrics.streamFillRatio.set(ratio);
-      const wasFull = full;
-      full = ratio * 100 >= options.fullPercent;
-      if (full !== wasFull) {
-        const detail = { bytes: info.state.bytes, limit, fullPercent: options.fullPercent };
-        if (full) options.logger.warn(detail, 'stream nearly full: inits and segments get busy');
-        else options.logger.info(detail, 'stream has room again');
-      }
+      stored = info.state.bytes;
+      threshold = limit > 0 ? (limit * options.fullPercent) / 100 : Number.POSITIVE_INFINITY;
+      refused = false;
+      options.metrics.streamFillRatio.set(limit > 0 ? stored / limit : 0);
+      report(stored >= threshold, { bytes: stored, limit });
     } catch (err) {
       // NATS unreachable: the publishes themselves fail and are retried; keep the last view.
       options.logger.debug({ err }, 'stream info unavailable');
@@ -58,15 +62,29 @@ export function watchStreamRoom(
       looking = false;
     }
   };
+  const report = (now: boolean, detail: object) => {
+    if (now === full) return;
+    full = now;
+    const fullPercent = options.fullPercent;
+    if (full)
+      options.logger.warn({ ...detail, fullPercent }, 'stream full: inits and segments get busy');
+    else options.logger.info({ ...detail, fullPercent }, 'stream has room again');
+  };
   void look();
   const timer = setInterval(() => void look(), options.intervalMs ?? STREAM_ROOM_INTERVAL_MS);
   timer.unref();
   return {
-    get full() {
-      return full;
+    reserve(bytes) {
+      if (refused || stored + bytes > threshold) {
+        report(true, { bytes: stored });
+        return false;
+      }
+      stored += bytes;
+      return true;
     },
     markFull() {
-      full = true;
+      refused = true;
+      report(true, { bytes: stored });
     },
     stop() {
       clearInterval(timer);

@@ -14,7 +14,10 @@ type Event = ['stored', StreamMessage[]] | ['result', ResultTarget, ResultConten
 /** The handler with a stream and a broker that only record what happens, in order. */
 function harness(
   storeOutcome: () => Promise<void> = async () => undefined,
-  room: { full: boolean; markFull(): void } = { full: false, markFull() {} },
+  room: { reserve(bytes: number): boolean; markFull(): void } = {
+    reserve: () => true,
+    markFull() {},
+  },
 ) {
   const events: Event[] = [];
   const publisher: StreamPublisher = {
@@ -81,7 +84,7 @@ describe('message handling', () => {
   });
 
   it('answers busy at once when JetStream refuses for lack of room, and notes the stream full', async () => {
-    const room = { full: false, markFull: () => void (room.full = true) };
+    const room = { full: false, reserve: () => true, markFull: () => void (room.full = true) };
     const { events, handle, props, registry } = harness(
       () => Promise.reject(new StreamFullError('maximum bytes exceeded')),
       room,
@@ -97,7 +100,14 @@ describe('message handling', () => {
   });
 
   it('while the stream is nearly full: init and segments get busy, fin and abort go on', async () => {
-    const room = { full: true, markFull() {} };
+    const asked: number[] = [];
+    const room = {
+      reserve: (bytes: number) => {
+        asked.push(bytes);
+        return false;
+      },
+      markFull() {},
+    };
     const { events, handle, props, registry } = harness(async () => undefined, room);
     await handle('mqft/in/$file/f/init', Buffer.from('{"name":"n"}'), props);
     await handle('mqft/in/$file/f/0', Buffer.from('abc'), props);
@@ -112,6 +122,9 @@ describe('message handling', () => {
       'stored',
       'invalid_file_command',
     ]);
+    // Asked for the init's and the segment's room (body, key and headers), not fin's or abort's.
+    expect(asked).toHaveLength(2);
+    expect(asked[1]).toBeGreaterThan(3 + 512);
     expect(await registry.metrics()).toMatch(
       /mqft_ingest_busy_total\{kind="segment",cause="stream_full"\} 1/,
     );
