@@ -111,8 +111,8 @@ export const MQFT_VARIABLES = {
   ),
   streamMaxBytes: vars.bytes(
     'MQFT_STREAM_MAX_BYTES',
-    '40GiB',
-    "the stream's byte limit (discard new: a full stream refuses, it never drops what it holds); keep it above MQFT_MAX_FILE_SIZE and within the JetStream volume",
+    '4GiB',
+    "the stream's byte limit (discard new: a full stream refuses, it never drops what it holds). NATS reserves it in JetStream storage (max_file_store) at creation: keep it within the volume. Files larger than MQFT_STREAM_FULL_PERCENT of it are refused (file_too_large)",
     1024 * 1024,
   ),
   streamFullPercent: vars.integer(

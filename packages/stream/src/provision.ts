@@ -1,4 +1,4 @@
-import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
+import type { JetStreamManager, StreamConfig, StreamInfo } from '@nats-io/jetstream';
 import { DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { commandSubjects } from './subjects.js';
 
@@ -55,26 +55,57 @@ export async function ensureCommandStream(
     duplicate_window: nanos(settings.duplicateWindowMs ?? 2 * 60_000),
     allow_direct: true,
   };
-  try {
-    await jsm.streams.add(wanted);
-    return { maxBytes: settings.maxBytes };
-  } catch (err) {
-    if (!/already in use|already exists/i.test((err as Error).message)) throw err;
-    const info = await jsm.streams.info(settings.name);
-    const current = info.config;
-    const maxBytes = safeLimit(settings.maxBytes, current.max_bytes, info.state.bytes);
-    if (
-      current.max_age !== wanted.max_age ||
-      current.allow_direct !== true ||
-      current.num_replicas !== settings.replicas ||
-      current.discard !== DiscardPolicy.New ||
-      current.max_bytes !== maxBytes
-    ) {
-      const { storage: _storage, ...updatable } = wanted;
-      await jsm.streams.update(settings.name, { ...current, ...updatable, max_bytes: maxBytes });
+  // Look first: nats-server answers an add that reserves more than it has with `insufficient
+  // storage resources` even when the stream exists (2.9.10: a second add of a 40 GiB stream).
+  let info = await streamInfo(jsm, settings.name);
+  if (!info) {
+    try {
+      await jsm.streams.add(wanted);
+      return { maxBytes: settings.maxBytes };
+    } catch (err) {
+      if (!/already in use|already exists/i.test((err as Error).message)) {
+        throw explainStorage(err, settings.maxBytes);
+      }
+      info = await jsm.streams.info(settings.name);
     }
-    return { maxBytes };
   }
+  const current = info.config;
+  const maxBytes = safeLimit(settings.maxBytes, current.max_bytes, info.state.bytes);
+  if (
+    current.max_age !== wanted.max_age ||
+    current.allow_direct !== true ||
+    current.num_replicas !== settings.replicas ||
+    current.discard !== DiscardPolicy.New ||
+    current.max_bytes !== maxBytes
+  ) {
+    const { storage: _storage, ...updatable } = wanted;
+    await jsm.streams
+      .update(settings.name, { ...current, ...updatable, max_bytes: maxBytes })
+      .catch((err: unknown) => {
+        throw explainStorage(err, maxBytes);
+      });
+  }
+  return { maxBytes };
+}
+
+async function streamInfo(jsm: JetStreamManager, name: string): Promise<StreamInfo | undefined> {
+  try {
+    return await jsm.streams.info(name);
+  } catch (err) {
+    if (/stream not found/i.test(String(err))) return undefined;
+    throw err;
+  }
+}
+
+/** A stream limit the server cannot reserve is a configuration error: say which one. */
+function explainStorage(err: unknown, maxBytes: number): unknown {
+  if (!/insufficient storage resources/i.test(String(err))) return err;
+  return new Error(
+    `NATS cannot reserve MQFT_STREAM_MAX_BYTES=${maxBytes} bytes of JetStream storage ` +
+      '(its max_file_store, less what other streams reserve): lower MQFT_STREAM_MAX_BYTES ' +
+      'or give JetStream more storage',
+    { cause: err },
+  );
 }
 
 /**

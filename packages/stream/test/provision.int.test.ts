@@ -81,4 +81,12 @@ describe('the command stream’s byte limit on a real JetStream', () => {
     expect(big.maxBytes).toBeGreaterThan(info.state.bytes);
     expect((await jsm.streams.info(name)).state.messages).toBe(4);
   });
+
+  it('a limit NATS cannot reserve stops the service with a message naming the variable', async () => {
+    const name = uniqueName('LIMITHUGE');
+    streams.push(name);
+    await expect(ensureCommandStream(jsm, settings(name, 2 ** 60))).rejects.toThrow(
+      /cannot reserve MQFT_STREAM_MAX_BYTES=/,
+    );
+  });
 });

@@ -15,7 +15,7 @@ import type { IngestConfig } from './config.js';
 import { createMessageHandler } from './handle-message.js';
 import { createIngestMetrics } from './metrics.js';
 import { createStreamPublisher } from './publisher.js';
-import { watchStreamRoom } from './stream-room.js';
+import { largestStorableFile, watchStreamRoom } from './stream-room.js';
 import { openSubscriber, type Subscriber } from './subscriber.js';
 
 export interface IngestDeps {
@@ -70,6 +70,17 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       () => subscriberRef.current?.connectedCount() ?? 0,
     );
     const pendingResults = new Set<Promise<unknown>>();
+    const maxFileSize = largestStorableFile(
+      config.maxFileSize,
+      config.streamMaxBytes,
+      config.streamFullPercent,
+    );
+    if (maxFileSize < config.maxFileSize) {
+      logger.info(
+        { configured: config.maxFileSize, streamMaxBytes: config.streamMaxBytes, maxFileSize },
+        'MQFT_MAX_FILE_SIZE does not fit in the stream: larger files are refused (file_too_large)',
+      );
+    }
     const room = watchStreamRoom(await jetstreamManager(nats), {
       stream: config.stream,
       fullPercent: config.streamFullPercent,
@@ -79,7 +90,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     cleanup.push(async () => room.stop());
     const onMessage = createMessageHandler({
       decode: { layout: config.layout, prefix: config.mqttTopicPrefix },
-      limits: { maxFileSize: config.maxFileSize, maxSegmentSize: config.maxSegmentSize },
+      limits: { maxFileSize, maxSegmentSize: config.maxSegmentSize },
       maxPayload: () => nats.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
       publisher: createStreamPublisher(jetstream(nats), {
         stream: config.stream,

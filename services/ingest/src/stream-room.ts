@@ -91,3 +91,16 @@ export function watchStreamRoom(
     },
   };
 }
+
+/**
+ * The largest file whose segments can be in the stream at once (below the full mark): a
+ * larger one could never be assembled, and would be answered busy until its device gave up,
+ * so ingest refuses it at once with file_too_large instead.
+ */
+export function largestStorableFile(
+  maxFileSize: number,
+  streamMaxBytes: number,
+  fullPercent: number,
+): number {
+  return Math.min(maxFileSize, Math.floor((streamMaxBytes * fullPercent) / 100));
+}

@@ -8,6 +8,7 @@ import type { StreamMessage } from '../src/handlers/index.js';
 import { createIngestMetrics } from '../src/metrics.js';
 import { StreamFullError, StreamUnavailableError, type StreamPublisher } from '../src/publisher.js';
 import { maxPartBytes } from '../src/segments.js';
+import { largestStorableFile } from '../src/stream-room.js';
 
 type Event = ['stored', StreamMessage[]] | ['result', ResultTarget, ResultContent];
 
@@ -158,5 +159,13 @@ describe('message handling', () => {
         { reason: 'invalid_file_command' },
       ],
     ]);
+  });
+});
+
+describe('largestStorableFile', () => {
+  it('is MQFT_MAX_FILE_SIZE unless that cannot fit in the stream below its full mark', () => {
+    const GiB = 1024 ** 3;
+    expect(largestStorableFile(10 * GiB, 40 * GiB, 95)).toBe(10 * GiB);
+    expect(largestStorableFile(64 * GiB, 40 * GiB, 95)).toBe(Math.floor(40 * GiB * 0.95));
   });
 });
