@@ -113,14 +113,16 @@ class CommandHandling {
     if (plan.answer !== undefined) void this.answer(decoded, plan.answer, log);
   }
 
-  /** 0x97 busy: the stream has no room now; the device backs off and sends it again. */
+  /**
+   * 0x97 busy: the stream has no room now; the device backs off and sends it again. Logged at
+   * debug (under pressure every device message is one): the metric counts them, and the
+   * stream room logs when the stream fills and when it has room again.
+   */
   private async busy(decoded: Decoded, kind: string, cause: BusyCause, log: Logger) {
     this.deps.metrics.busy.inc({ kind, cause });
-    const message =
-      cause === 'stream_full'
-        ? 'the stream is nearly full (MQFT_STREAM_FULL_PERCENT)'
-        : 'JetStream refused the message: the stream is full';
-    return this.reject(decoded, kind, { reason: 'busy', message }, log);
+    this.deps.metrics.commands.inc({ kind, reason: 'busy' });
+    log.debug({ kind, cause, deviceTopic: decoded.deviceTopic }, 'command answered busy');
+    await this.answerError(decoded, 'busy', log);
   }
 
   private async reject(

@@ -14,7 +14,7 @@ export const STREAM_ROOM_INTERVAL_MS = 1000;
  * Why not simply let JetStream refuse at its limit: nats-server 2.9.10 undercounts each
  * message by about 30 bytes plus its subject when it checks a discard-new `max_bytes`, admits a
  * message that does not fit and then deletes the OLDEST messages to get back under the limit
- * (nats-server#4771, fixed in 2.10.5; reproduced here: limit 4,351 B, six 1 KB publishes all
+ * (nats-server#4771, fixed upstream by PR #4772, 2.10 series; reproduced: limit 4,351 B, six 1 KB publishes all
  * acked, three kept). Refusing before the limit keeps the stream off that edge as long as the
  * other replicas send less than the remaining percentage within one look.
  */
@@ -52,9 +52,9 @@ export function watchStreamRoom(
       const limit = info.config.max_bytes;
       stored = info.state.bytes;
       threshold = limit > 0 ? (limit * options.fullPercent) / 100 : Number.POSITIVE_INFINITY;
-      refused = false;
       options.metrics.streamFillRatio.set(limit > 0 ? stored / limit : 0);
-      report(stored >= threshold, { bytes: stored, limit });
+      report(stored >= threshold || refused, { bytes: stored, limit, refused });
+      refused = false;
     } catch (err) {
       // NATS unreachable: the publishes themselves fail and are retried; keep the last view.
       options.logger.debug({ err }, 'stream info unavailable');
@@ -74,17 +74,15 @@ export function watchStreamRoom(
   const timer = setInterval(() => void look(), options.intervalMs ?? STREAM_ROOM_INTERVAL_MS);
   timer.unref();
   return {
+    // Transitions are logged by the looks only (at most one line a second per change), not
+    // per refused command: under pressure that would be a line per device message.
     reserve(bytes) {
-      if (refused || stored + bytes > threshold) {
-        report(true, { bytes: stored });
-        return false;
-      }
+      if (refused || stored + bytes > threshold) return false;
       stored += bytes;
       return true;
     },
     markFull() {
       refused = true;
-      report(true, { bytes: stored });
     },
     stop() {
       clearInterval(timer);
