@@ -14,6 +14,7 @@ import {
   isServiceError,
   type ApiConnection,
 } from './api-client.js';
+import { envReader, type EnvReader } from './env.js';
 import { ExitCode } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { TRANSFERS_USAGE } from './transfers-usage.js';
@@ -67,7 +68,8 @@ export async function runTransfers(argv: string[], io: CliIo): Promise<number> {
   }
   const run = SUBCOMMANDS[sub];
   if (run === undefined) throw new UsageError(`unknown subcommand transfers ${sub}`);
-  const api = new TransferApi(connection(values, io.env));
+  const env = envReader(io.env, (line) => io.stderr.write(line));
+  const api = new TransferApi(apiConnection(values, env));
   try {
     await run({ api, io, values, args });
     return ExitCode.Ok;
@@ -86,10 +88,14 @@ export async function runTransfers(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-function connection(values: Values, env: CliIo['env']): ApiConnection {
+/** Where and with which token to call the API: the options first, then the environment. */
+export function apiConnection(
+  values: Pick<Values, 'api' | 'token' | 'tls' | 'ca'>,
+  env: EnvReader,
+): ApiConnection {
   return {
-    address: values.api ?? env['MQFT_API'] ?? '127.0.0.1:50051',
-    token: values.token ?? env['MQFT_API_TOKEN'],
+    address: values.api ?? env('apiAddr') ?? '127.0.0.1:50051',
+    token: values.token ?? env('apiToken'),
     tls: values.tls,
     ca: values.ca,
   };

@@ -19,12 +19,15 @@ Subcommands:
 The anonymous namespace (devices that gave no identity) is written CLIENT_ID %00.
 
 Options:
-  --api HOST:PORT   the control service (env MQFT_API; default 127.0.0.1:50051)
-  --token TOKEN     bearer token (env MQFT_API_TOKEN)
+  --api HOST:PORT   the control service (env MQFT_GRPC_ADDR; default 127.0.0.1:50051)
+  --token TOKEN     bearer token (env MQFT_API_TOKENS, the first of a comma-separated list)
   --tls             use TLS (system CAs, or --ca FILE)
   --ca FILE         PEM CA certificates to trust
   --json            JSON instead of tables (watch: one JSON document per line)
   -h, --help        this help
+
+Environment variables are the services' names (MQFT_GRPC_ADDR is where control listens);
+the earlier MQFT_API and MQFT_API_TOKEN still work, with a warning.
 
 Exit codes: 0 ok, 2 bad arguments, 3 API unreachable, 4 no such transfer, 8 not possible
 in the transfer's state (e.g. url before complete, abort after complete), 9 token refused,

@@ -1,5 +1,6 @@
 import type { UploadOptions } from '@mqft/client';
 import { UsageError, oneOf, parseCommand, parseDuration, parseInteger, parseSize } from './args.js';
+import type { EnvReader } from './env.js';
 
 export const UPLOAD_USAGE = `Usage: mqft upload FILE --broker URL --client-id ID [options]
 
@@ -7,12 +8,12 @@ Uploads FILE as the device ID over MQTT (the mqft device protocol) and waits unt
 cluster confirms it stored the file; prints where it landed.
 
 Connection:
-  --broker URL           mqtt://, mqtts://, ws:// or wss:// URL (env MQFT_BROKER;
+  --broker URL           mqtt://, mqtts://, ws:// or wss:// URL (env MQFT_MQTT_URL;
                          default mqtt://127.0.0.1:1883)
   --client-id ID         the device's MQTT clientId, which is also its identity (required)
   --mqtt-version 3|5     MQTT 3.1.1 or 5 (default 5; 3 needs --layout scoped)
-  --username NAME        broker user name
-  --password SECRET      broker password (or env MQFT_PASSWORD)
+  --username NAME        broker user name (env MQFT_MQTT_USERNAME)
+  --password SECRET      broker password (env MQFT_MQTT_PASSWORD)
   --offline-timeout DUR  give up when the connection stays down this long (default 60s)
 
 Transfer:
@@ -36,6 +37,9 @@ Output:
   -h, --help             this help
 
 Durations: 500ms, 10s, 2m, 1h (a bare number is seconds). Sizes: bytes, or k, M, G (binary).
+
+Environment variables are the services' names; the earlier MQFT_BROKER and MQFT_PASSWORD
+still work, with a warning.
 
 Exit codes: 0 stored, 2 bad arguments, 3 connection failed, 4 refused by the cluster (0x83),
 5 gave up retrying, 6 interrupted (abort sent), 7 file unreadable, changed or not matching
@@ -80,10 +84,7 @@ const OPTIONS = {
 } as const;
 
 /** The parsed command line, or `help` when --help was asked for. */
-export function parseUploadArgs(
-  args: string[],
-  env: Record<string, string | undefined>,
-): UploadArgs | 'help' {
+export function parseUploadArgs(args: string[], env: EnvReader): UploadArgs | 'help' {
   const { values: v, positionals } = parseCommand(args, OPTIONS);
   if (v.help) return 'help';
   if (positionals.length !== 1) throw new UsageError('expected exactly one FILE');
@@ -98,11 +99,11 @@ export function parseUploadArgs(
   }
   return {
     file: positionals[0] as string,
-    broker: v.broker ?? env['MQFT_BROKER'] ?? 'mqtt://127.0.0.1:1883',
+    broker: v.broker ?? env('mqttUrl') ?? 'mqtt://127.0.0.1:1883',
     clientId,
     mqttVersion,
-    username: v.username,
-    password: v.password ?? env['MQFT_PASSWORD'],
+    username: v.username ?? env('mqttUsername'),
+    password: v.password ?? env('mqttPassword'),
     offlineTimeoutMs: parseDuration(v['offline-timeout'], '--offline-timeout'),
     json: v.json,
     quiet: v.quiet,

@@ -2,6 +2,7 @@ import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { UploadError, upload, type UploadErrorKind, type UploadResult } from '@mqft/client';
 import { ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { formatBytes } from './format.js';
+import { envReader } from './env.js';
 import type { CliIo } from './io.js';
 import { ProgressView } from './progress-view.js';
 import { UPLOAD_USAGE, parseUploadArgs, type UploadArgs } from './upload-args.js';
@@ -19,7 +20,10 @@ const EXIT_OF: Record<UploadErrorKind, ExitCodeValue> = {
 
 /** `mqft upload`: exit 0 only once the cluster confirmed the file. */
 export async function runUpload(argv: string[], io: CliIo): Promise<number> {
-  const args = parseUploadArgs(argv, io.env);
+  const args = parseUploadArgs(
+    argv,
+    envReader(io.env, (line) => io.stderr.write(line)),
+  );
   if (args === 'help') {
     io.stdout.write(`${UPLOAD_USAGE}\n`);
     return ExitCode.Ok;

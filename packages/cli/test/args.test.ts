@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError, parseDuration, parseSize } from '../src/args.js';
+import { envReader } from '../src/env.js';
 import { formatBytes, formatDuration, formatTable } from '../src/format.js';
 import { summary } from '../src/progress-view.js';
 import { parseUploadArgs } from '../src/upload-args.js';
+
+const noWarning = (line: string) => {
+  throw new Error(`unexpected warning: ${line}`);
+};
+const noEnv = envReader({}, noWarning);
 
 describe('argument parsing', () => {
   it('sizes and durations', () => {
@@ -31,7 +37,7 @@ describe('argument parsing', () => {
         '--bandwidth',
         '1M',
       ],
-      { MQFT_PASSWORD: 'pw' },
+      envReader({ MQFT_MQTT_PASSWORD: 'pw' }, noWarning),
     );
     expect(args).toMatchObject({
       file: 'f.bin',
@@ -59,13 +65,13 @@ describe('argument parsing', () => {
         '--user-data',
         '{"a":1}',
       ],
-      {},
+      noEnv,
     );
     expect(scoped).toMatchObject({
       mqttVersion: 4,
       options: { layout: 'scoped', userData: { a: 1 } },
     });
-    expect(parseUploadArgs(['--help'], {})).toBe('help');
+    expect(parseUploadArgs(['--help'], noEnv)).toBe('help');
   });
 
   it('refuses what cannot work', () => {
@@ -78,7 +84,7 @@ describe('argument parsing', () => {
       ['f', '--client-id', 'd', '--nope'],
     ];
     for (const argv of bad)
-      expect(() => parseUploadArgs(argv, {}), argv.join(' ')).toThrow(UsageError);
+      expect(() => parseUploadArgs(argv, noEnv), argv.join(' ')).toThrow(UsageError);
   });
 });
 

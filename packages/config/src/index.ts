@@ -4,6 +4,5 @@ export { MQFT_VARIABLES, httpAddrVariable } from './variables.js';
 export { createLogger, type Logger } from './logger.js';
 export { createMetricsRegistry } from './metrics.js';
 export { startOpsServer, type OpsServer, type ReadinessCheck } from './ops-server.js';
-export { stopOnSignals } from './signals.js';
 export { runService, type StartedService } from './run-service.js';
 export { sleep } from './sleep.js';

@@ -8,10 +8,17 @@ export {
   type MqttTlsFiles,
 } from './connect.js';
 export {
+  mqttConnectionSettings,
+  type MqttConnectionConfig,
+  type MqttConnectionSettings,
+} from './from-config.js';
+export {
   createResultPublisher,
   isPublishableTopic,
   publishResult,
   resultsCounter,
+  RESULT_OUTCOMES,
+  RESULT_PUBACK_TIMEOUT_MS,
   resultTopic,
   type PublishResultOptions,
   type ResultContent,

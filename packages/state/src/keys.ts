@@ -18,6 +18,11 @@ export function transferKeys(prefix: string, key: string): TransferKeys {
   return { meta: `${base}:meta`, segs: `${base}:segs`, lease: `${base}:lease` };
 }
 
+/** The client's part of a transfer key (the base64url of its clientId, before the dot). */
+export function clientPartOf(key: string): string {
+  return key.slice(0, key.indexOf('.'));
+}
+
 /** Sorted set of one client's active transfer keys, scored by when the entry lapses. */
 export function clientActiveKey(prefix: string, clientKeyPart: string): string {
   return `${prefix}client:{${clientKeyPart}}:active`;

@@ -1,17 +1,20 @@
+import type { RedisClient } from './redis.js';
+import { defineScript, ScriptRunner, type ReplyReader } from './script.js';
+
 /**
- * The Lua scripts that change one transfer's state. Each touches only the keys of ONE
- * transfer (one `{key}` hash tag) or one index key, so each works on Redis Cluster.
- * `numberOfKeys` and the KEYS order are part of each script's contract (see transfer-store.ts).
+ * The Lua scripts of the transfer state, one typed definition each (script.ts): its KEYS, its
+ * ARGV in order, and the decoder of its reply. Each touches only the keys of ONE transfer (one
+ * `{key}` hash tag) or one other key, so each works on Redis Cluster
+ * (test/scripts-one-slot.test.ts).
  *
  * A transfer is "ready" when its facts are all present: init metadata, fin, and at least fin's
  * size in recorded bytes (a cheap O(1) necessary condition; the lease holder checks exact
  * coverage once, from the segment map).
+ *
+ * A segment, fin or abort for a transfer Redis does not know creates its state only when
+ * called with `create` = 1: without it, the script answers 'unknown' and writes nothing, so
+ * that the caller can first count the transfer against its client's quota (client-quotas.ts).
  */
-export interface ScriptDefinition {
-  readonly name: string;
-  readonly numberOfKeys: number;
-  readonly lua: string;
-}
 
 const READY = `
 local function is_ready(meta)
@@ -31,24 +34,31 @@ local function expire(meta, segs, fallback_ttl)
 end
 `;
 
+/** A reply {status, text}: the status checked against `allowed`, the text '' when absent. */
+function statusAndText<const S extends string>(r: ReplyReader, allowed: readonly S[]) {
+  const [status, text] = r.list(1, 2);
+  return { status: r.oneOf(status, allowed), text: r.text(text) };
+}
+
 /**
- * KEYS: meta, segs. ARGV: offset, seq, length, now, ttlMs.
- * Returns {status, superseded}: ready | recorded (superseded: the stream sequence of the copy
- * this one replaced and no assembly reads, '' if none) | duplicate (nothing references this
- * message: a copy older than the recorded one, or one below the seqFloor a reset set) |
- * complete | aborted | failed.
+ * Records where a segment's bytes are ('unknown' for a transfer without state, unless
+ * `create`). `superseded`: the stream sequence of the copy this one
+ * replaced and no assembly reads; 'duplicate': nothing references this message (a copy older
+ * than the recorded one, or one below the seqFloor a reset set).
  */
-export const recordSegment: ScriptDefinition = {
+export const recordSegment = defineScript({
   name: 'mqftRecordSegment',
-  numberOfKeys: 2,
-  lua: `${READY}
-local meta, segs = KEYS[1], KEYS[2]
+  keys: ['meta', 'segs'],
+  argv: ['offset', 'seq', 'length', 'now', 'ttlMs', 'create'],
+  body: `${READY}
+local meta, segs = K.meta, K.segs
 local state = redis.call('HGET', meta, 'state')
 if state == 'complete' or state == 'aborted' or state == 'failed' then return {state, ''} end
-local seq, len = tonumber(ARGV[2]), tonumber(ARGV[3])
+if not state and A.create ~= '1' then return {'unknown', ''} end
+local seq, len = tonumber(A.seq), tonumber(A.length)
 -- a copy from before a reset (redelivered late): its attempt was dropped and purged
 if seq < tonumber(redis.call('HGET', meta, 'seqFloor') or '0') then return {'duplicate', ''} end
-local prev = redis.call('HGET', segs, ARGV[1])
+local prev = redis.call('HGET', segs, A.offset)
 local superseded = ''
 if prev then
   local pseq, plen = string.match(prev, '^(%d+):(%d+)$')
@@ -59,287 +69,405 @@ if prev then
   if pseq > seq then return {'duplicate', ''} end
   -- a later copy replaces an earlier one (docs/protocol.md); the earlier one may be deleted at
   -- once, unless an assembly is reading it (then the purge at completion deletes it)
-  touch(meta, ARGV[4])
+  touch(meta, A.now)
   redis.call('HINCRBY', meta, 'bytes', len - tonumber(plen))
   if state ~= 'assembling' then superseded = tostring(pseq) end
 else
-  touch(meta, ARGV[4])
+  touch(meta, A.now)
   redis.call('HINCRBY', meta, 'bytes', len)
   redis.call('HINCRBY', meta, 'segCount', 1)
 end
-redis.call('HSET', segs, ARGV[1], ARGV[2] .. ':' .. ARGV[3])
-expire(meta, segs, ARGV[5])
+redis.call('HSET', segs, A.offset, A.seq .. ':' .. A.length)
+expire(meta, segs, A.ttlMs)
 return {is_ready(meta) and 'ready' or 'recorded', superseded}
 `,
-};
+  decode: (r) => {
+    const { status, text } = statusAndText(r, [
+      'ready',
+      'recorded',
+      'duplicate',
+      'complete',
+      'aborted',
+      'failed',
+      'unknown',
+    ]);
+    if (status === 'unknown') return { status };
+    return text === '' ? { status } : { status, superseded: r.integer(text) };
+  },
+});
 
-/**
- * KEYS: meta, segs. ARGV: canonical, filemetaJson, name, clientId, fileId, now, ttlMs,
- * declaredSize ('' if none), checksum ('' if none).
- * Returns {status, ready}: status created | same | conflict | aborted | complete.
- */
-export const recordInit: ScriptDefinition = {
+/** Merges init's metadata. `declaredSize` and `checksum` are '' when init gave none. */
+export const recordInit = defineScript({
   name: 'mqftRecordInit',
-  numberOfKeys: 2,
-  lua: `${READY}
-local meta, segs = KEYS[1], KEYS[2]
+  keys: ['meta', 'segs'],
+  argv: [
+    'canonical',
+    'filemetaJson',
+    'name',
+    'clientId',
+    'fileId',
+    'now',
+    'ttlMs',
+    'declaredSize',
+    'checksum',
+  ],
+  body: `${READY}
+local meta, segs = K.meta, K.segs
 local cur = redis.call('HMGET', meta, 'canonical', 'state')
 if cur[2] == 'aborted' then return {'aborted', 0} end
 if cur[1] then
-  if cur[1] ~= ARGV[1] then return {'conflict', 0} end
+  if cur[1] ~= A.canonical then return {'conflict', 0} end
   if cur[2] == 'complete' then return {'complete', 0} end
   return {'same', is_ready(meta) and 1 or 0}
 end
-touch(meta, ARGV[6])
-redis.call('HSET', meta, 'canonical', ARGV[1], 'filemeta', ARGV[2], 'name', ARGV[3],
-  'clientId', ARGV[4], 'fileId', ARGV[5], 'ttlMs', ARGV[7])
-if ARGV[8] ~= '' then redis.call('HSET', meta, 'declaredSize', ARGV[8]) end
-if ARGV[9] ~= '' then redis.call('HSET', meta, 'initChecksum', ARGV[9]) end
-expire(meta, segs, ARGV[7])
+touch(meta, A.now)
+redis.call('HSET', meta, 'canonical', A.canonical, 'filemeta', A.filemetaJson, 'name', A.name,
+  'clientId', A.clientId, 'fileId', A.fileId, 'ttlMs', A.ttlMs)
+if A.declaredSize ~= '' then redis.call('HSET', meta, 'declaredSize', A.declaredSize) end
+if A.checksum ~= '' then redis.call('HSET', meta, 'initChecksum', A.checksum) end
+expire(meta, segs, A.ttlMs)
 return {'created', is_ready(meta) and 1 or 0}
 `,
-};
+  decode: (r) => {
+    const [status, ready] = r.list(2);
+    return {
+      status: r.oneOf(status, ['created', 'same', 'conflict', 'aborted', 'complete']),
+      ready: r.flag(ready),
+    };
+  },
+});
 
 /**
- * KEYS: meta, segs. ARGV: size, checksum ('' if none), reply, now, ttlMs, clientId, fileId.
- * Returns {status, location-or-finAt}: status complete (with the location) | aborted | failed |
- * assembling | ready | waiting (these with the first fin's time, from which the grace runs).
+ * Records the request for assembly ('unknown' for a transfer without state, unless `create`).
+ * `checksum` is '' when fin gave none. The text of the reply
+ * is the location (complete) or the first fin's time, from which the grace runs (assembling,
+ * ready, waiting); '' for aborted and failed.
  */
-export const recordFin: ScriptDefinition = {
+export const recordFin = defineScript({
   name: 'mqftRecordFin',
-  numberOfKeys: 2,
-  lua: `${READY}
-local meta, segs = KEYS[1], KEYS[2]
+  keys: ['meta', 'segs'],
+  argv: ['size', 'checksum', 'reply', 'now', 'ttlMs', 'clientId', 'fileId', 'create'],
+  body: `${READY}
+local meta, segs = K.meta, K.segs
 local state = redis.call('HGET', meta, 'state')
 if state == 'complete' then return {'complete', redis.call('HGET', meta, 'location') or ''} end
 if state == 'aborted' or state == 'failed' then return {state, ''} end
-touch(meta, ARGV[4])
-redis.call('HSET', meta, 'finSize', ARGV[1], 'finReply', ARGV[3])
+if not state and A.create ~= '1' then return {'unknown', ''} end
+touch(meta, A.now)
+redis.call('HSET', meta, 'finSize', A.size, 'finReply', A.reply)
 -- The grace runs from the first fin: a device retransmitting fin (no answer within its
 -- timeout) must not push the deadline ahead forever, or it never learns what is missing.
-redis.call('HSETNX', meta, 'finAt', ARGV[4])
-redis.call('HSETNX', meta, 'clientId', ARGV[6])
-redis.call('HSETNX', meta, 'fileId', ARGV[7])
-if ARGV[2] ~= '' then redis.call('HSET', meta, 'finChecksum', ARGV[2]) else redis.call('HDEL', meta, 'finChecksum') end
-expire(meta, segs, ARGV[5])
+redis.call('HSETNX', meta, 'finAt', A.now)
+redis.call('HSETNX', meta, 'clientId', A.clientId)
+redis.call('HSETNX', meta, 'fileId', A.fileId)
+if A.checksum ~= '' then redis.call('HSET', meta, 'finChecksum', A.checksum) else redis.call('HDEL', meta, 'finChecksum') end
+expire(meta, segs, A.ttlMs)
 local fin_at = redis.call('HGET', meta, 'finAt')
 if state == 'assembling' then return {'assembling', fin_at} end
 return {is_ready(meta) and 'ready' or 'waiting', fin_at}
 `,
-};
+  decode: (r) => {
+    const { status, text } = statusAndText(r, [
+      'complete',
+      'aborted',
+      'failed',
+      'assembling',
+      'ready',
+      'waiting',
+      'unknown',
+    ]);
+    if (status === 'complete') return { status, location: text };
+    if (status === 'unknown') return { status };
+    if (status === 'aborted' || status === 'failed') return { status };
+    return { status, finAt: r.integer(text) };
+  },
+});
 
 /**
- * KEYS: meta, segs, lease. ARGV: now, ttlMs, clientId, fileId.
- * Returns {status, uploadId, finReply}: status aborted | complete (a complete transfer stays
- * complete); finReply is the reply of a fin that was still waiting, '' if none.
+ * Drops the transfer's state (a complete transfer stays complete); a transfer without state
+ * gets an 'aborted' record (so that its late commands are ignored) only with `create`, else
+ * the answer is 'unknown'. `finReply` is the reply of
+ * a fin that was still waiting, '' if none; `uploadId` the unfinished upload to abort.
  */
-export const recordAbort: ScriptDefinition = {
+export const recordAbort = defineScript({
   name: 'mqftRecordAbort',
-  numberOfKeys: 3,
-  lua: `
-local meta, segs, lease = KEYS[1], KEYS[2], KEYS[3]
+  keys: ['meta', 'segs', 'lease'],
+  argv: ['now', 'ttlMs', 'clientId', 'fileId', 'create'],
+  body: `
+local meta, segs, lease = K.meta, K.segs, K.lease
 local state = redis.call('HGET', meta, 'state')
 if state == 'complete' then return {'complete', ''} end
+if not state and A.create ~= '1' then return {'unknown', '', ''} end
 local upload = redis.call('HGET', meta, 'uploadId') or ''
 -- A fin still waiting for its answer gets one: the transfer is aborted.
 local fin_reply = redis.call('HGET', meta, 'finReply') or ''
 redis.call('DEL', segs, lease)
-if not state then redis.call('HSET', meta, 'createdAt', ARGV[1]) end
-redis.call('HSET', meta, 'state', 'aborted', 'updatedAt', ARGV[1], 'bytes', 0, 'segCount', 0)
-redis.call('HSETNX', meta, 'clientId', ARGV[3])
-redis.call('HSETNX', meta, 'fileId', ARGV[4])
+if not state then redis.call('HSET', meta, 'createdAt', A.now) end
+redis.call('HSET', meta, 'state', 'aborted', 'updatedAt', A.now, 'bytes', 0, 'segCount', 0)
+redis.call('HSETNX', meta, 'clientId', A.clientId)
+redis.call('HSETNX', meta, 'fileId', A.fileId)
 redis.call('HDEL', meta, 'finReply', 'finSize', 'finAt', 'finChecksum', 'uploadId')
-redis.call('PEXPIRE', meta, tonumber(ARGV[2]))
+redis.call('PEXPIRE', meta, tonumber(A.ttlMs))
 return {'aborted', upload, fin_reply}
 `,
-};
+  decode: (r) => {
+    const [first, uploadId, finReply] = r.list(1, 3);
+    const status = r.oneOf(first, ['aborted', 'complete', 'unknown']);
+    if (status === 'unknown') return { status };
+    return {
+      status,
+      uploadId: r.text(uploadId),
+      finReply: r.text(finReply),
+    };
+  },
+});
 
-/**
- * KEYS: meta, lease. ARGV: owner, leaseTtlMs, now.
- * Returns {status, token}: acquired | busy | not_ready (with the state).
- */
-export const acquireLease: ScriptDefinition = {
+/** Takes the assembly lease of a ready transfer; the token fences every later write. */
+export const acquireLease = defineScript({
   name: 'mqftAcquireLease',
-  numberOfKeys: 2,
-  lua: `
-local meta, lease = KEYS[1], KEYS[2]
+  keys: ['meta', 'lease'],
+  argv: ['owner', 'leaseTtlMs', 'now'],
+  body: `
+local meta, lease = K.meta, K.lease
 local m = redis.call('HMGET', meta, 'state', 'canonical', 'finSize', 'bytes')
 if m[1] ~= 'receiving' and m[1] ~= 'assembling' then return {'not_ready', m[1] or ''} end
 if not m[2] or not m[3] or tonumber(m[4] or '0') < tonumber(m[3]) then return {'not_ready', m[1]} end
 if redis.call('EXISTS', lease) == 1 then return {'busy', ''} end
 local token = redis.call('HINCRBY', meta, 'leaseEpoch', 1)
-redis.call('SET', lease, token .. ':' .. ARGV[1], 'PX', tonumber(ARGV[2]))
-redis.call('HSET', meta, 'state', 'assembling', 'updatedAt', ARGV[3])
+redis.call('SET', lease, token .. ':' .. A.owner, 'PX', tonumber(A.leaseTtlMs))
+redis.call('HSET', meta, 'state', 'assembling', 'updatedAt', A.now)
 return {'acquired', tostring(token)}
 `,
-};
+  decode: (r) => {
+    const { status, text } = statusAndText(r, ['acquired', 'busy', 'not_ready']);
+    return status === 'acquired' ? { status, token: r.integer(text) } : { status, state: text };
+  },
+});
 
-/** KEYS: lease. ARGV: leaseValue, leaseTtlMs. Returns 1 while the lease is still ours. */
-export const renewLease: ScriptDefinition = {
+/** Renews a lease (an assembly's, the rebuild's) while it is still `value`; true if so. */
+export const renewLease = defineScript({
   name: 'mqftRenewLease',
-  numberOfKeys: 1,
-  lua: `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+  keys: ['lease'],
+  argv: ['value', 'ttlMs'],
+  body: `
+if redis.call('GET', K.lease) ~= A.value then return 0 end
+redis.call('PEXPIRE', K.lease, tonumber(A.ttlMs))
 return 1
 `,
-};
+  decode: (r) => r.flag(),
+});
 
-/** KEYS: meta, lease. ARGV: leaseValue, uploadId. Records the upload a successor must abort. */
-export const recordUpload: ScriptDefinition = {
+/** Deletes a lock while it is still `value` (compare and delete); true if it was ours. */
+export const releaseLock = defineScript({
+  name: 'mqftReleaseLock',
+  keys: ['lock'],
+  argv: ['value'],
+  body: `
+if redis.call('GET', K.lock) ~= A.value then return 0 end
+redis.call('DEL', K.lock)
+return 1
+`,
+  decode: (r) => r.flag(),
+});
+
+/** Records the upload a successor must abort, while the lease is `leaseValue`; true if so. */
+export const recordUpload = defineScript({
   name: 'mqftRecordUpload',
-  numberOfKeys: 2,
-  lua: `
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'uploadId', ARGV[2])
+  keys: ['meta', 'lease'],
+  argv: ['leaseValue', 'uploadId'],
+  body: `
+if redis.call('GET', K.lease) ~= A.leaseValue then return 0 end
+redis.call('HSET', K.meta, 'uploadId', A.uploadId)
 return 1
 `,
-};
+  decode: (r) => r.flag(),
+});
 
-/**
- * KEYS: meta, segs, lease. ARGV: leaseValue, location, size, checksum, now, keepMs.
- * Returns {status, finReply}: complete | lost (the lease was not ours any more).
- */
-export const completeTransfer: ScriptDefinition = {
+/** Marks the transfer complete; 'lost' when the lease was not ours any more. */
+export const completeTransfer = defineScript({
   name: 'mqftCompleteTransfer',
-  numberOfKeys: 3,
-  lua: `
-local meta, segs, lease = KEYS[1], KEYS[2], KEYS[3]
-if redis.call('GET', lease) ~= ARGV[1] or redis.call('HGET', meta, 'state') ~= 'assembling' then
+  keys: ['meta', 'segs', 'lease'],
+  argv: ['leaseValue', 'location', 'size', 'checksum', 'now', 'keepMs'],
+  body: `
+local meta, segs, lease = K.meta, K.segs, K.lease
+if redis.call('GET', lease) ~= A.leaseValue or redis.call('HGET', meta, 'state') ~= 'assembling' then
   return {'lost', ''}
 end
 local reply = redis.call('HGET', meta, 'finReply') or ''
-redis.call('HSET', meta, 'state', 'complete', 'location', ARGV[2], 'size', ARGV[3],
-  'checksum', ARGV[4], 'completedAt', ARGV[5], 'updatedAt', ARGV[5])
+redis.call('HSET', meta, 'state', 'complete', 'location', A.location, 'size', A.size,
+  'checksum', A.checksum, 'completedAt', A.now, 'updatedAt', A.now)
 redis.call('HDEL', meta, 'uploadId', 'finReply', 'errorReason', 'missing')
 redis.call('DEL', segs, lease)
-redis.call('PEXPIRE', meta, tonumber(ARGV[6]))
+redis.call('PEXPIRE', meta, tonumber(A.keepMs))
 return {'complete', reply}
 `,
-};
+  decode: (r) => {
+    const { status, text } = statusAndText(r, ['complete', 'lost']);
+    return { status, finReply: text };
+  },
+});
 
 /**
  * Marks complete, without a lease, a 'receiving' transfer whose verified file storage already
  * holds: its completion was recorded in a Redis that was then lost, and replaying the stream
  * while its messages were being purged rebuilt only part of it (test/chaos, redis-loss).
- * KEYS: meta, segs, lease. ARGV: location, size, checksum, now, keepMs.
- * Returns {status, finReply}: complete | skipped (with the state; leased or not receiving).
+ * 'skipped' (with the state) when it is leased or not receiving.
  */
-export const completeStored: ScriptDefinition = {
+export const completeStored = defineScript({
   name: 'mqftCompleteStored',
-  numberOfKeys: 3,
-  lua: `
-local meta, segs, lease = KEYS[1], KEYS[2], KEYS[3]
+  keys: ['meta', 'segs', 'lease'],
+  argv: ['location', 'size', 'checksum', 'now', 'keepMs'],
+  body: `
+local meta, segs, lease = K.meta, K.segs, K.lease
 local state = redis.call('HGET', meta, 'state')
 if state ~= 'receiving' or redis.call('EXISTS', lease) == 1 then return {'skipped', state or ''} end
 local reply = redis.call('HGET', meta, 'finReply') or ''
-redis.call('HSET', meta, 'state', 'complete', 'location', ARGV[1], 'size', ARGV[2],
-  'checksum', ARGV[3], 'completedAt', ARGV[4], 'updatedAt', ARGV[4])
+redis.call('HSET', meta, 'state', 'complete', 'location', A.location, 'size', A.size,
+  'checksum', A.checksum, 'completedAt', A.now, 'updatedAt', A.now)
 redis.call('HDEL', meta, 'uploadId', 'finReply', 'errorReason', 'missing')
 redis.call('DEL', segs)
-redis.call('PEXPIRE', meta, tonumber(ARGV[5]))
+redis.call('PEXPIRE', meta, tonumber(A.keepMs))
 return {'complete', reply}
 `,
-};
+  decode: (r) => {
+    const { status, text } = statusAndText(r, ['complete', 'skipped']);
+    return status === 'complete' ? { status, finReply: text } : { status, finReply: '' };
+  },
+});
+
+/** How the lease holder gives a transfer back (see releaseTransfer). */
+export const RELEASE_MODES = ['wait', 'fail_fin', 'reset'] as const;
+export type ReleaseMode = (typeof RELEASE_MODES)[number];
 
 /**
- * The lease holder gives the transfer back to 'receiving'. KEYS: meta, segs, lease.
- * ARGV: leaseValue, mode, reason, now, missing (JSON, '' if none), seqFloor ('' if none).
+ * The lease holder gives the transfer back to 'receiving'. `missing` is JSON ('' if none),
+ * `seqFloor` '' if none.
  * mode: 'wait' keeps the fin (more segments may come within the grace),
  *       'fail_fin' drops the fin (the device must send the missing ranges, then fin again),
  *       'reset' drops the fin and every segment (checksum mismatch, segments lost), and
  *       records seqFloor: the stream messages below it are being purged, so a late copy of
  *       one is never recorded again (it would be missing at the next assembly).
- * Returns {status, finReply}: released | lost.
  */
-export const releaseTransfer: ScriptDefinition = {
+export const releaseTransfer = defineScript({
   name: 'mqftReleaseTransfer',
-  numberOfKeys: 3,
-  lua: `
-local meta, segs, lease = KEYS[1], KEYS[2], KEYS[3]
-if redis.call('GET', lease) ~= ARGV[1] or redis.call('HGET', meta, 'state') ~= 'assembling' then
+  keys: ['meta', 'segs', 'lease'],
+  argv: ['leaseValue', 'mode', 'reason', 'now', 'missing', 'seqFloor'],
+  body: `
+local meta, segs, lease = K.meta, K.segs, K.lease
+if redis.call('GET', lease) ~= A.leaseValue or redis.call('HGET', meta, 'state') ~= 'assembling' then
   return {'lost', ''}
 end
 local reply = redis.call('HGET', meta, 'finReply') or ''
 redis.call('DEL', lease)
-redis.call('HSET', meta, 'state', 'receiving', 'updatedAt', ARGV[4])
+redis.call('HSET', meta, 'state', 'receiving', 'updatedAt', A.now)
 redis.call('HDEL', meta, 'uploadId')
-if ARGV[2] ~= 'wait' then
-  redis.call('HSET', meta, 'errorReason', ARGV[3])
+if A.mode ~= 'wait' then
+  redis.call('HSET', meta, 'errorReason', A.reason)
   redis.call('HDEL', meta, 'finReply', 'finSize', 'finAt', 'finChecksum')
-  if ARGV[5] ~= '' then redis.call('HSET', meta, 'missing', ARGV[5]) end
+  if A.missing ~= '' then redis.call('HSET', meta, 'missing', A.missing) end
 end
-if ARGV[2] == 'reset' then
+if A.mode == 'reset' then
   redis.call('DEL', segs)
   redis.call('HSET', meta, 'bytes', 0, 'segCount', 0)
-  local floor = tonumber(ARGV[6]) or 0
+  local floor = tonumber(A.seqFloor) or 0
   if floor > tonumber(redis.call('HGET', meta, 'seqFloor') or '0') then
     redis.call('HSET', meta, 'seqFloor', floor)
   end
 end
 return {'released', reply}
 `,
-};
+  decode: (r) => {
+    const { status, text } = statusAndText(r, ['released', 'lost']);
+    return { status, finReply: text };
+  },
+});
 
 /**
- * The fin grace ran out without the transfer becoming ready. KEYS: meta.
- * ARGV: finAt (as read), now, missing (JSON). Only the caller that still sees the same fin
- * answers it, so one of several sweeping assemblers replies.
- * Returns {status, finReply}: expired | stale.
+ * The fin grace ran out without the transfer becoming ready. `finAt` as read: only the caller
+ * that still sees the same fin answers it, so one of several sweeping assemblers replies.
+ * `missing` is JSON.
  */
-export const expireFin: ScriptDefinition = {
+export const expireFin = defineScript({
   name: 'mqftExpireFin',
-  numberOfKeys: 1,
-  lua: `
-local meta = KEYS[1]
+  keys: ['meta'],
+  argv: ['finAt', 'now', 'missing'],
+  body: `
+local meta = K.meta
 local m = redis.call('HMGET', meta, 'finAt', 'state', 'finReply')
-if m[1] ~= ARGV[1] or m[2] ~= 'receiving' then return {'stale', ''} end
+if m[1] ~= A.finAt or m[2] ~= 'receiving' then return {'stale', ''} end
 redis.call('HDEL', meta, 'finReply', 'finSize', 'finAt', 'finChecksum')
-redis.call('HSET', meta, 'errorReason', 'incomplete', 'missing', ARGV[3], 'updatedAt', ARGV[2])
+redis.call('HSET', meta, 'errorReason', 'incomplete', 'missing', A.missing, 'updatedAt', A.now)
 return {'expired', m[3] or ''}
 `,
-};
+  decode: (r) => {
+    const { status, text } = statusAndText(r, ['expired', 'stale']);
+    return { status, finReply: text };
+  },
+});
 
 /**
- * Per-client quota of active transfers. KEYS: the client's active set.
- * ARGV: transferKey, now, lapseAt, max. Returns 1 when admitted (or already active).
+ * Per-client quota of active transfers, on the client's active set (scored by when each entry
+ * lapses). True when admitted (or already active). The set lives as long as its last entry.
  */
-export const admitTransfer: ScriptDefinition = {
+export const admitTransfer = defineScript({
   name: 'mqftAdmitTransfer',
-  numberOfKeys: 1,
-  lua: `
-local active = KEYS[1]
-redis.call('ZREMRANGEBYSCORE', active, '-inf', ARGV[2])
-local known = redis.call('ZSCORE', active, ARGV[1])
-if not known and redis.call('ZCARD', active) >= tonumber(ARGV[4]) then return 0 end
-redis.call('ZADD', active, ARGV[3], ARGV[1])
-redis.call('PEXPIREAT', active, ARGV[3])
+  keys: ['active'],
+  argv: ['transferKey', 'now', 'lapseAt', 'max'],
+  body: `
+redis.call('ZREMRANGEBYSCORE', K.active, '-inf', A.now)
+local known = redis.call('ZSCORE', K.active, A.transferKey)
+if not known and redis.call('ZCARD', K.active) >= tonumber(A.max) then return 0 end
+redis.call('ZADD', K.active, A.lapseAt, A.transferKey)
+local last = redis.call('ZRANGE', K.active, -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', K.active, last[2])
 return 1
 `,
-};
+  decode: (r) => r.flag(),
+});
 
 /**
- * Claims due entries: returns up to ARGV[2] keys whose time has come and pushes each one's
- * time to ARGV[3], so other sweepers do not take the same ones meanwhile.
- * KEYS: due index. ARGV: now, limit, claimUntil.
+ * Claims due entries: up to `limit` keys whose time has come, each one's time pushed to
+ * `claimUntil` so that other sweepers do not take the same ones meanwhile.
  */
-export const claimDue: ScriptDefinition = {
+export const claimDue = defineScript({
   name: 'mqftClaimDue',
-  numberOfKeys: 1,
-  lua: `
-local keys = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, k in ipairs(keys) do redis.call('ZADD', KEYS[1], ARGV[3], k) end
+  keys: ['due'],
+  argv: ['now', 'limit', 'claimUntil'],
+  body: `
+local keys = redis.call('ZRANGEBYSCORE', K.due, '-inf', A.now, 'LIMIT', 0, tonumber(A.limit))
+for _, k in ipairs(keys) do redis.call('ZADD', K.due, A.claimUntil, k) end
 return keys
 `,
-};
+  decode: (r) => r.strings(),
+});
 
-export const ALL_SCRIPTS: readonly ScriptDefinition[] = [
+/**
+ * Lists a transfer in a created index (ZADD NX: the first time stays, so the order is stable)
+ * and keeps the index to its newest `max` entries; `keepMs` ('' for none): the index lapses
+ * that long after its last listing. Answers how many old entries were dropped.
+ */
+export const indexTransfer = defineScript({
+  name: 'mqftIndexTransfer',
+  keys: ['index'],
+  argv: ['transferKey', 'createdAt', 'max', 'keepMs'],
+  body: `
+redis.call('ZADD', K.index, 'NX', A.createdAt, A.transferKey)
+local over = redis.call('ZCARD', K.index) - tonumber(A.max)
+if over > 0 then redis.call('ZREMRANGEBYRANK', K.index, 0, over - 1) else over = 0 end
+if A.keepMs ~= '' then redis.call('PEXPIRE', K.index, tonumber(A.keepMs)) end
+return over
+`,
+  decode: (r) => r.integer(r.raw),
+});
+
+export const ALL_SCRIPTS = [
   recordSegment,
   recordInit,
   recordFin,
   recordAbort,
   acquireLease,
   renewLease,
+  releaseLock,
   recordUpload,
   completeTransfer,
   completeStored,
@@ -347,4 +475,17 @@ export const ALL_SCRIPTS: readonly ScriptDefinition[] = [
   expireFin,
   admitTransfer,
   claimDue,
-];
+  indexTransfer,
+] as const;
+
+/** One runner per client, with every script above, shared by the stores built on it. */
+const runners = new WeakMap<RedisClient, ScriptRunner>();
+
+export function scriptRunner(redis: RedisClient): ScriptRunner {
+  let runner = runners.get(redis);
+  if (!runner) {
+    runner = new ScriptRunner(redis, ALL_SCRIPTS);
+    runners.set(redis, runner);
+  }
+  return runner;
+}

@@ -1,8 +1,8 @@
 import type { Cluster } from 'ioredis';
-import { parseTransferKey } from '@mqft/protocol';
-import { clientCreatedIndexKey, createdIndexKey, stateEpochKey, transferKeys } from './keys.js';
+import { clientCreatedIndexKey, createdIndexKey, transferKeys } from './keys.js';
+import { StateEpoch } from './rebuild-lock.js';
 import type { RedisClient } from './redis.js';
-import { parseTransferRecord, type TransferRecord } from './transfer-record.js';
+import { readTransfer, recordFromHash, type TransferRecord } from './transfer-record.js';
 
 /**
  * A position in a created index: the entry (score = creation ms, key). Sorted sets order by
@@ -35,21 +35,25 @@ export interface IndexScan {
  * index entries whose transfer expired.
  */
 export class TransferQueries {
+  private readonly epoch: StateEpoch;
+
   constructor(
     readonly redis: RedisClient,
     readonly prefix: string,
-  ) {}
+  ) {
+    this.epoch = new StateEpoch(redis, prefix);
+  }
 
   /**
    * False while Redis lacks the state of some transfers (it lost its data, and the
    * assemblers have not finished rebuilding it from the stream): "not found" means nothing then.
    */
   async stateIsWhole(): Promise<boolean> {
-    return (await this.redis.get(stateEpochKey(this.prefix))) === 'ready';
+    return this.epoch.isWhole();
   }
 
-  async get(key: string): Promise<TransferRecord | undefined> {
-    return toRecord(key, await this.redis.hgetall(transferKeys(this.prefix, key).meta));
+  get(key: string): Promise<TransferRecord | undefined> {
+    return readTransfer(this.redis, this.prefix, key);
   }
 
   /** The transfers of `keys`, in order; undefined where a transfer is unknown or expired. */
@@ -57,7 +61,7 @@ export class TransferQueries {
     if (keys.length === 0) return [];
     const metaKeys = keys.map((key) => transferKeys(this.prefix, key).meta);
     const hashes = await this.readHashes(metaKeys);
-    return keys.map((key, i) => toRecord(key, hashes[i] ?? {}));
+    return keys.map((key, i) => recordFromHash(key, hashes[i] ?? {}));
   }
 
   /**
@@ -151,14 +155,4 @@ export class TransferQueries {
 
 function isCluster(redis: RedisClient): redis is Cluster {
   return (redis as { isCluster?: boolean }).isCluster === true;
-}
-
-/** The record of a meta hash; ids come from the key when the hash lacks them (a bare abort). */
-function toRecord(key: string, hash: Record<string, string>): TransferRecord | undefined {
-  const record = parseTransferRecord(key, hash);
-  if (record && (record.clientId === '' || record.fileId === '')) {
-    const id = parseTransferKey(key);
-    if (id) Object.assign(record, id);
-  }
-  return record;
 }

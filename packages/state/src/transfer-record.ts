@@ -1,3 +1,7 @@
+import { parseTransferKey } from '@mqft/protocol';
+import { transferKeys } from './keys.js';
+import type { RedisClient } from './redis.js';
+
 /** What Redis knows of one transfer, as read back from its meta hash. */
 export type TransferState = 'receiving' | 'assembling' | 'complete' | 'failed' | 'aborted';
 
@@ -66,6 +70,34 @@ export function parseTransferRecord(
     if (value !== undefined) (record as unknown as Record<string, unknown>)[field] = value;
   }
   return record;
+}
+
+/**
+ * The one reader of a transfer's record, for the assemblers and the API alike. A meta hash
+ * may lack the ids (a bare abort or fin of old): each missing one comes from the key.
+ */
+export function recordFromHash(
+  key: string,
+  hash: Record<string, string>,
+): TransferRecord | undefined {
+  const record = parseTransferRecord(key, hash);
+  if (record && (record.clientId === '' || record.fileId === '')) {
+    const id = parseTransferKey(key);
+    if (id) {
+      if (record.clientId === '') record.clientId = id.clientId;
+      if (record.fileId === '') record.fileId = id.fileId;
+    }
+  }
+  return record;
+}
+
+/** Reads one transfer's record; undefined when it is unknown or expired. */
+export async function readTransfer(
+  redis: RedisClient,
+  prefix: string,
+  key: string,
+): Promise<TransferRecord | undefined> {
+  return recordFromHash(key, await redis.hgetall(transferKeys(prefix, key).meta));
 }
 
 /** One recorded segment: where its bytes are in the stream. */

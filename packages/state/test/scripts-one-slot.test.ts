@@ -1,13 +1,43 @@
 import { describe, expect, it } from 'vitest';
 import { transferKey } from '@mqft/protocol';
-import { ALL_SCRIPTS, TransferStore, type Lease, type RedisClient } from '../src/index.js';
+import {
+  ALL_SCRIPTS,
+  ClientQuotas,
+  CreatedIndexes,
+  DueIndex,
+  RebuildLock,
+  TransferStore,
+  type Lease,
+  type RedisClient,
+} from '../src/index.js';
 
 /**
  * Redis Cluster runs a script only when all its keys hash to one slot. Every script of the
- * TransferStore must therefore get the keys of ONE transfer (one `{key}` hash tag) or one
+ * state package must therefore get the keys of ONE transfer (one `{key}` hash tag) or one
  * index key. A recording stand-in for Redis captures the keys each script call receives; the
- * real check against a Redis Cluster is test/cluster/data-path.int.test.ts.
+ * real check against a Redis Cluster is test/cluster/data-path.int.test.ts. The stand-in has
+ * nothing but scripts: a store that sent a plain command instead (a GET then a DEL, say)
+ * fails here.
  */
+
+/** A well-formed reply of each script (the decoders refuse anything else). */
+const REPLIES: Record<string, unknown> = {
+  mqftRecordSegment: ['recorded', ''],
+  mqftRecordInit: ['created', 0],
+  mqftRecordFin: ['waiting', '1000'],
+  mqftRecordAbort: ['aborted', '', ''],
+  mqftAcquireLease: ['acquired', '1'],
+  mqftRenewLease: 1,
+  mqftReleaseLock: 1,
+  mqftRecordUpload: 1,
+  mqftCompleteTransfer: ['complete', ''],
+  mqftCompleteStored: ['complete', ''],
+  mqftReleaseTransfer: ['released', ''],
+  mqftExpireFin: ['expired', ''],
+  mqftAdmitTransfer: 1,
+  mqftClaimDue: [],
+  mqftIndexTransfer: 0,
+};
 
 interface ScriptCallRecord {
   script: string;
@@ -41,12 +71,8 @@ function recordingRedis(): { client: RedisClient; calls: ScriptCallRecord[] } {
     defineCommand(name: string, def: { numberOfKeys: number; lua: string }) {
       target[name] = async (...args: (string | number)[]) => {
         calls.push({ script: name, keys: args.slice(0, def.numberOfKeys).map(String) });
-        // Shapes the store accepts: a pair for most scripts, a number or list for the rest.
-        if (name === 'mqftRenewLease' || name === 'mqftRecordUpload') return 1;
-        if (name === 'mqftAdmitTransfer') return 1;
-        if (name === 'mqftClaimDue') return [];
-        if (name === 'mqftAcquireLease') return ['acquired', 1];
-        return ['ok', ''];
+        if (!(name in REPLIES)) throw new Error(`no reply for ${name}`);
+        return REPLIES[name];
       };
     },
   };
@@ -62,14 +88,21 @@ describe('every script touches keys of one slot', () => {
   });
 
   it.each(['mqft:', 'tenant_a:mqft:', ''])(
-    'each TransferStore method sends one-slot keys (prefix %j)',
+    'each store method sends one-slot keys (prefix %j)',
     async (prefix) => {
       const { client, calls } = recordingRedis();
       const store = new TransferStore(client, prefix);
       const key = transferKey({ clientId: 'dev/ice-1', fileId: 'file{odd}.bin' });
       const lease: Lease = { key, token: 1, value: '1:me' };
       const now = 1_700_000_000_000;
-      await store.recordSegment(key, { offset: 0, seq: 1, length: 10, now, ttlMs: 1000 });
+      await store.recordSegment(key, {
+        offset: 0,
+        seq: 1,
+        length: 10,
+        now,
+        ttlMs: 1000,
+        create: true,
+      });
       await store.recordInit(key, {
         canonical: '{}',
         filemetaJson: '{}',
@@ -86,8 +119,9 @@ describe('every script touches keys of one slot', () => {
         ttlMs: 1000,
         clientId: 'dev/ice-1',
         fileId: 'file{odd}.bin',
+        create: true,
       });
-      await store.recordAbort(key, { now, ttlMs: 1000, clientId: 'c', fileId: 'f' });
+      await store.recordAbort(key, { now, ttlMs: 1000, clientId: 'c', fileId: 'f', create: true });
       await store.acquireLease(key, 'me', 1000, now);
       await store.renewLease(lease, 1000);
       await store.recordUpload(lease, 'u');
@@ -95,16 +129,22 @@ describe('every script touches keys of one slot', () => {
       await store.completeStored(key, { location: 'l', size: 10, checksum: 'c', now });
       await store.release(lease, { mode: 'reset', reason: 'x', now, missing: [[0, 1]] });
       await store.expireFin(key, now, now, [[0, 1]]);
-      await store.admit(key, now, now + 1000, 4);
-      await store.claimDue(now, 10, 1000);
-      await store.renewRebuildLock('me', 1000);
+      await new ClientQuotas(client, prefix).admit(key, now, now + 1000, 4);
+      await new DueIndex(client, prefix).claimDue(now, 10, 1000);
+      const lock = new RebuildLock(client, prefix);
+      await lock.renew('me', 1000);
+      await lock.release('me');
+      await new CreatedIndexes(client, prefix, {
+        maxListed: 5,
+        maxListedPerClient: 5,
+      }).indexTransfer(key, now);
 
       // Every script ran at least once, with the number of keys it declares.
       const ran = new Set(calls.map((c) => c.script));
       for (const script of ALL_SCRIPTS) {
         expect(ran, `${script.name} was not exercised`).toContain(script.name);
         for (const call of calls.filter((c) => c.script === script.name))
-          expect(call.keys, script.name).toHaveLength(script.numberOfKeys);
+          expect(call.keys, script.name).toHaveLength(script.keys.length);
       }
       for (const call of calls) {
         expect(call.keys.length, call.script).toBeGreaterThan(0);

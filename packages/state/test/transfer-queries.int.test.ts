@@ -3,6 +3,8 @@ import { transferKey } from '@mqft/protocol';
 import { sharedRedisUrl, uniqueName } from '@mqft/test-support';
 import {
   createRedis,
+  CreatedIndexes,
+  StateEpoch,
   TransferQueries,
   TransferStore,
   transferKeys,
@@ -14,6 +16,7 @@ describe('TransferQueries on a real Redis', () => {
   let redis: RedisClient;
   let store: TransferStore;
   let queries: TransferQueries;
+  let indexes: CreatedIndexes;
   const prefix = `${uniqueName('queries')}:`;
   const ttlMs = 60_000;
 
@@ -29,7 +32,7 @@ describe('TransferQueries on a real Redis', () => {
       now: createdAt,
       ttlMs,
     });
-    await store.indexTransfer(key, createdAt);
+    await indexes.indexTransfer(key, createdAt);
     return key;
   }
 
@@ -48,6 +51,7 @@ describe('TransferQueries on a real Redis', () => {
     redis = createRedis(sharedRedisUrl());
     store = new TransferStore(redis, prefix);
     queries = new TransferQueries(redis, prefix);
+    indexes = new CreatedIndexes(redis, prefix, { maxListed: 1000, maxListedPerClient: 1000 });
   });
   afterAll(async () => {
     const keys = await redis.keys(`${prefix}*`);
@@ -121,7 +125,7 @@ describe('TransferQueries on a real Redis', () => {
 
   it('tells whether the state is whole, as the assemblers mark it', async () => {
     expect(await queries.stateIsWhole()).toBe(false);
-    await store.markStateWhole();
+    await new StateEpoch(redis, prefix).markWhole();
     expect(await queries.stateIsWhole()).toBe(true);
   });
 

@@ -7,28 +7,33 @@ interface StatusLogger {
 
 /**
  * Follows a NATS connection's status for readiness: the client reconnects forever, so
- * `isClosed()` alone never says that the server is gone.
+ * `isClosed()` alone never says that the server is gone. `onChange` hears every transition
+ * (disconnected, reconnected, closed for good).
  */
 export function watchNatsConnection(
   nc: NatsConnection,
   logger: StatusLogger,
+  onChange?: (connected: boolean) => void,
 ): { readonly connected: boolean } {
   const state = { connected: true };
+  const set = (connected: boolean) => {
+    if (state.connected === connected) return;
+    state.connected = connected;
+    onChange?.(connected);
+  };
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect') {
-        state.connected = false;
         logger.warn({ server: status.server }, 'nats disconnected');
+        set(false);
       } else if (status.type === 'reconnect') {
-        state.connected = true;
         logger.info({ server: status.server }, 'nats reconnected');
+        set(true);
       } else if (status.type === 'error') {
         logger.warn({ err: status.error }, 'nats error');
       }
     }
   })();
-  void nc.closed().then(() => {
-    state.connected = false;
-  });
+  void nc.closed().then(() => set(false));
   return state;
 }

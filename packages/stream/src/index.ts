@@ -17,6 +17,7 @@ export {
   type StreamCommandKind,
 } from './envelope.js';
 export {
+  DUPLICATE_WINDOW_MS,
   ensureAssemblerConsumer,
   ensureCommandStream,
   safeLimit,

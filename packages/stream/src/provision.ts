@@ -7,7 +7,7 @@ export interface StreamSettings {
   replicas: number;
   /** Segments' time to live: the stream's max age. */
   maxAgeMs: number;
-  /** How long a re-sent segment is recognised as a duplicate (Nats-Msg-Id). */
+  /** How long a publish retried by ingest is recognised as a duplicate (Nats-Msg-Id). */
   duplicateWindowMs?: number;
   /**
    * The stream's byte limit (MQFT_STREAM_MAX_BYTES). A full stream refuses new messages
@@ -33,6 +33,9 @@ const LOWERING_MARGIN_BYTES = 256 * 1024 * 1024;
 
 const nanos = (ms: number): number => ms * 1_000_000;
 
+/** How long JetStream remembers a Nats-Msg-Id: a publish retried within it is stored once. */
+export const DUPLICATE_WINDOW_MS = 2 * 60_000;
+
 /**
  * Creates the command stream, or brings an existing one's settings in line. Idempotent, safe
  * for N replicas starting at once; never deletes or purges anything.
@@ -52,7 +55,7 @@ export async function ensureCommandStream(
     max_bytes: settings.maxBytes,
     num_replicas: settings.replicas,
     max_age: nanos(settings.maxAgeMs),
-    duplicate_window: nanos(settings.duplicateWindowMs ?? 2 * 60_000),
+    duplicate_window: nanos(settings.duplicateWindowMs ?? DUPLICATE_WINDOW_MS),
     allow_direct: true,
   };
   // Look first: nats-server answers an add that reserves more than it has with `insufficient

@@ -16,29 +16,21 @@ import {
 import type { Lease, TransferRecord } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
 import { LeaseKeeper } from './lease.js';
+import type { AssemblyResult } from './metrics.js';
 import { planAssembly } from './plan.js';
 import { RecentPurges } from './recent-purges.js';
 import { readPlannedBytes, SegmentsLostError } from './segment-reader.js';
 
 /** Direct gets in flight per assembly (docs/design.md: 8 reached 151 MB/s here, far above what
  * one assembly writes; more only holds more message buffers in memory). */
-const READ_WINDOW = 8;
+export const READ_WINDOW = 8;
 /** How long to wait before retrying an assembly that storage or NATS failed. */
-const RETRY_AFTER_MS = 3000;
+export const RETRY_AFTER_MS = 3000;
 /** A complete transfer's purge: attempts, 1 s apart (a NATS restart takes about that). */
 const PURGE_ATTEMPTS = 15;
 const PURGE_RETRY_MS = 1000;
 
-export type AssemblyResult =
-  | 'complete'
-  | 'already_stored'
-  | 'incomplete_waiting'
-  | 'incomplete'
-  | 'checksum_mismatch'
-  | 'segments_lost'
-  | 'lease_lost'
-  | 'handed_over'
-  | 'retry';
+export type { AssemblyResult } from './metrics.js';
 
 /**
  * Assembles a transfer whose lease this process holds: checks exact coverage, streams the
@@ -130,7 +122,7 @@ export async function assembleTransfer(
       // Stopping (SIGTERM): not a failure; another replica takes the transfer at once.
       log.info('assembly handed back: shutting down');
       await ctx.store.release(lease, { mode: 'wait', reason: 'handed_over', now: Date.now() });
-      await ctx.store.scheduleCheck(lease.key, Date.now());
+      await ctx.due.scheduleCheck(lease.key, Date.now());
       return 'handed_over';
     }
     if (err instanceof SegmentsLostError) {
@@ -149,7 +141,7 @@ export async function assembleTransfer(
     ctx.metrics.storageErrors.inc({ operation: err instanceof StorageError ? 'storage' : 'other' });
     log.error({ err }, 'assembly failed; will retry');
     await ctx.store.release(lease, { mode: 'wait', reason: 'unavailable', now: Date.now() });
-    await ctx.store.scheduleCheck(lease.key, Date.now() + RETRY_AFTER_MS);
+    await ctx.due.scheduleCheck(lease.key, Date.now() + RETRY_AFTER_MS);
     return 'retry';
   } finally {
     keeper.stop();
@@ -180,11 +172,11 @@ async function finishComplete(
   // starts before anything else waits on Redis: while Redis is down, the messages would
   // otherwise stay, and a replay after Redis lost everything would rebuild the transfer.
   const purge = purgeCompleted(ctx, key, seqs)
-    .then(() => ctx.store.unschedule(key))
+    .then(() => ctx.due.unschedule(key))
     .catch((err: unknown) => ctx.logger.warn({ err, key }, 'purge after completion failed'))
     .finally(() => purging.delete(purge));
   purging.add(purge);
-  await ctx.store.releaseQuota(key);
+  await ctx.quotas.release(key);
 }
 
 /** The assembly found its segments purged, but storage holds the verified file: complete. */
@@ -372,7 +364,7 @@ async function settleIncomplete(
   const now = Date.now();
   if (now < deadline) {
     await ctx.store.release(lease, { mode: 'wait', reason: 'incomplete', now });
-    await ctx.store.scheduleCheck(lease.key, deadline);
+    await ctx.due.scheduleCheck(lease.key, deadline);
     return 'incomplete_waiting';
   }
   const released = await ctx.store.release(lease, {
@@ -385,7 +377,7 @@ async function settleIncomplete(
     ctx.events.publish({ key: lease.key, state: 'receiving', reason: 'incomplete' });
     await replyToFin(ctx, lease.key, released.finReply, { reason: 'incomplete', missing });
   }
-  await ctx.store.unschedule(lease.key);
+  await ctx.due.unschedule(lease.key);
   return 'incomplete';
 }
 
@@ -417,7 +409,7 @@ async function failAndReset(
     ctx.events.publish({ key: lease.key, state: 'receiving', reason });
     await replyToFin(ctx, lease.key, released.finReply, { reason });
   }
-  await ctx.store.unschedule(lease.key);
+  await ctx.due.unschedule(lease.key);
   return reason;
 }
 

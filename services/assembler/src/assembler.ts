@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createMetricsRegistry, type Logger } from '@mqft/config';
-import { connectMqtt, createResultPublisher, endMqtt } from '@mqft/mqtt';
+import { connectMqtt, createResultPublisher, endMqtt, mqttConnectionSettings } from '@mqft/mqtt';
 import { ANONYMOUS_CLIENT_ID, parseTransferKey } from '@mqft/protocol';
 import { createStorage } from '@mqft/storage';
 import {
@@ -10,7 +10,17 @@ import {
   ensureAssemblerConsumer,
   ensureCommandStream,
 } from '@mqft/stream';
-import { assertRedisPrefix, createRedis, redisReady, TransferStore } from '@mqft/state';
+import {
+  assertRedisPrefix,
+  ClientQuotas,
+  CreatedIndexes,
+  createRedis,
+  DueIndex,
+  RebuildLock,
+  redisReady,
+  StateEpoch,
+  TransferStore,
+} from '@mqft/state';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import type { AssemblerConfig } from './config.js';
@@ -27,6 +37,11 @@ import { StateRecovery } from './recovery.js';
 
 /** The one durable pull consumer every assembler replica shares. */
 export const ASSEMBLER_DURABLE = 'assembler';
+/**
+ * The consumer's ack wait: a message delivered and not acked within it goes to another
+ * replica. Recording takes milliseconds; a message held longer belongs to a stalled replica.
+ */
+export const ACK_WAIT_MS = 10_000;
 
 export interface RunningAssembler {
   readonly registry: Registry;
@@ -49,17 +64,10 @@ export async function startAssembler(
   const redis = createRedis(config.redisUrl, { name: `mqft-assembler-${owner}` });
   const nc = await connectNats(config.natsUrl, `mqft-assembler-${owner}`);
   const mqtt = await connectMqtt({
-    url: config.mqttUrl,
+    ...mqttConnectionSettings(config),
     clientId: `${owner}-results`,
     clean: true,
     logger,
-    ...(config.mqttUsername ? { username: config.mqttUsername } : {}),
-    ...(config.mqttPassword ? { password: config.mqttPassword } : {}),
-    tls: {
-      ...(config.mqttCa ? { ca: config.mqttCa } : {}),
-      ...(config.mqttCert ? { cert: config.mqttCert } : {}),
-      ...(config.mqttKey ? { key: config.mqttKey } : {}),
-    },
   });
 
   const nats = watchNatsConnection(nc, logger);
@@ -72,8 +80,7 @@ export async function startAssembler(
   });
   await ensureAssemblerConsumer(jsm, config.stream, {
     durable: ASSEMBLER_DURABLE,
-    // Recording takes milliseconds; a message held longer belongs to a stalled replica.
-    ackWaitMs: 10_000,
+    ackWaitMs: ACK_WAIT_MS,
     maxAckPending: Math.max(1000, config.recordConcurrency * 16),
   });
 
@@ -92,7 +99,8 @@ export async function startAssembler(
   const loadGate = watchLoad({
     jsm,
     durable: ASSEMBLER_DURABLE,
-    store,
+    redis,
+    redisPrefix: config.redisPrefix,
     settings: config,
     metrics,
     logger,
@@ -100,6 +108,14 @@ export async function startAssembler(
   const ctx: AssemblerContext = {
     config,
     store,
+    due: new DueIndex(redis, config.redisPrefix),
+    quotas: new ClientQuotas(redis, config.redisPrefix),
+    indexes: new CreatedIndexes(redis, config.redisPrefix, {
+      maxListed: config.maxListedTransfers,
+      maxListedPerClient: config.maxListedPerClient,
+    }),
+    epoch: new StateEpoch(redis, config.redisPrefix),
+    rebuildLock: new RebuildLock(redis, config.redisPrefix),
     jsm,
     storage,
     sendResult,

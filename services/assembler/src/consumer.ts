@@ -1,16 +1,16 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { decodeCommandHeaders, deleteStreamMessage, EnvelopeError } from '@mqft/stream';
 import type { AssemblerContext } from './context.js';
-import { RECORDERS } from './record/index.js';
+import { LEAVES_MESSAGE_UNREFERENCED, RECORDERS } from './record/index.js';
 
 /** Redelivery delay after a failure to record (Redis down, say): back off, do not spin. */
-const NAK_DELAY_MS = 2000;
+export const NAK_DELAY_MS = 2000;
 /**
  * Messages pulled ahead of recording. Counted in messages, not bytes: with `max_bytes`,
  * nats.js 3.4 let the pull lapse under load (pending in the hundreds, nothing waiting, for
  * 30–45 s; measured by the benchmarks). 8 × a stored message (≤ max_payload) bounds memory.
  */
-const PULL_MAX_MESSAGES = 8;
+export const PULL_MAX_MESSAGES = 8;
 /**
  * How long one pull request lives. nats.js notices a pull the server forgot (the consumer's
  * leader was killed: its pending pulls die with it) only after two missed idle heartbeats
@@ -19,19 +19,6 @@ const PULL_MAX_MESSAGES = 8;
  * (test/cluster/failover.int.test.ts). An idle pull costs one request per period.
  */
 export const PULL_EXPIRES_MS = 4000;
-/**
- * Outcomes after which nothing references the message: a command for a transfer that is over
- * (its messages were purged already), or a segment copy that another copy made redundant.
- */
-const UNREFERENCED = new Set([
-  'duplicate',
-  'ignored_complete',
-  'ignored_aborted',
-  'ignored_failed',
-  'complete',
-  'aborted',
-  'failed',
-]);
 
 /**
  * Pulls commands from the shared durable consumer and records each one; a message is acked
@@ -83,7 +70,7 @@ export class CommandConsumer {
         data: msg.data,
       });
       timer();
-      if (UNREFERENCED.has(outcome)) {
+      if (LEAVES_MESSAGE_UNREFERENCED[outcome]) {
         // A late copy (a device's retransmission, a broker's redelivery) of a command of a
         // finished transfer, or a redundant segment copy: nothing purges it any more (or only
         // the purge at completion would), so it would stay until max_age.

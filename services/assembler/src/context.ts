@@ -2,7 +2,14 @@ import type { Logger } from '@mqft/config';
 import type { ReasonDescription } from '@mqft/protocol';
 import type { StorageBackend } from '@mqft/storage';
 import type { ReplyTo } from '@mqft/stream';
-import type { TransferStore } from '@mqft/state';
+import type {
+  ClientQuotas,
+  CreatedIndexes,
+  DueIndex,
+  RebuildLock,
+  StateEpoch,
+  TransferStore,
+} from '@mqft/state';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { AssemblerConfig } from './config.js';
 import type { EventPublisher } from './events.js';
@@ -19,7 +26,16 @@ export type ResultSender = (
 /** What the recording handlers and the assembly need; built once in assembler.ts. */
 export interface AssemblerContext {
   config: AssemblerConfig;
+  /** One transfer's state. */
   store: TransferStore;
+  /** When transfers need a look (fin grace, lease watchdog, retries). */
+  due: DueIndex;
+  quotas: ClientQuotas;
+  /** The created indexes the API lists from. */
+  indexes: CreatedIndexes;
+  /** Whether Redis holds every transfer, and the lock of the one assembler rebuilding it. */
+  epoch: StateEpoch;
+  rebuildLock: RebuildLock;
   jsm: JetStreamManager;
   storage: StorageBackend;
   sendResult: ResultSender;

@@ -1,6 +1,6 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '@mqft/config';
-import { dueIndexKey, type TransferStore } from '@mqft/state';
+import { dueIndexKey, type RedisClient } from '@mqft/state';
 import type { AssemblerConfig } from './config.js';
 import type { AssemblerMetrics } from './metrics.js';
 
@@ -61,13 +61,15 @@ export function judgeLoad(sample: LoadSample, settings: LoadSettings): BusyCause
 export function watchLoad(deps: {
   jsm: JetStreamManager;
   durable: string;
-  store: TransferStore;
+  /** Redis and the key prefix: the due index is read directly (one ZRANGE). */
+  redis: RedisClient;
+  redisPrefix: string;
   settings: LoadSettings;
   metrics: Pick<AssemblerMetrics, 'shedding' | 'storageErrors'>;
   logger: Logger;
   intervalMs?: number;
 }): LoadGate {
-  const { jsm, durable, store, settings, metrics, logger } = deps;
+  const { jsm, durable, redis, redisPrefix, settings, metrics, logger } = deps;
   let verdict: BusyCause | undefined;
   let looking = false;
   const errorCounts: { at: number; total: number }[] = [];
@@ -89,7 +91,7 @@ export function watchLoad(deps: {
       const [stream, consumer, oldest, storageErrors] = await Promise.all([
         jsm.streams.info(settings.stream),
         jsm.consumers.info(settings.stream, durable),
-        store.redis.zrange(dueIndexKey(store.prefix), 0, 0, 'WITHSCORES'),
+        redis.zrange(dueIndexKey(redisPrefix), 0, 0, 'WITHSCORES'),
         storageErrorsLately(now),
       ]);
       const dueAt = oldest[1] === undefined ? now : Number(oldest[1]);

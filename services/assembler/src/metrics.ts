@@ -1,5 +1,29 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+/** The values of the assemblies counter's `result` label (docs/operations.md lists them). */
+export const ASSEMBLY_RESULTS = [
+  'complete',
+  'already_stored',
+  'incomplete_waiting',
+  'incomplete',
+  'checksum_mismatch',
+  'segments_lost',
+  'lease_lost',
+  'handed_over',
+  'retry',
+] as const;
+export type AssemblyResult = (typeof ASSEMBLY_RESULTS)[number];
+
+/** The values of the storage errors counter's `operation` label. */
+export const STORAGE_ERROR_OPERATIONS = ['storage', 'verify', 'other'] as const;
+export type StorageErrorOperation = (typeof STORAGE_ERROR_OPERATIONS)[number];
+
+/** A counter whose label values, not only its label names, the compiler checks. */
+type CounterOf<Labels extends Record<string, string>> = Omit<
+  Counter<Extract<keyof Labels, string>>,
+  'inc'
+> & { inc(labels: Labels, value?: number): void };
+
 /** The assembler's metrics; labels are bounded (kinds, outcomes, reasons), never ids. */
 export function createAssemblerMetrics(registry: Registry) {
   const registers = [registry];
@@ -19,10 +43,10 @@ export function createAssemblerMetrics(registry: Registry) {
     }),
     assemblies: new Counter({
       name: 'mqft_assembler_assemblies_total',
-      help: 'Assembly attempts by result (complete, incomplete_waiting, incomplete, checksum_mismatch, segments_lost, already_stored, lease_lost, handed_over, retry)',
+      help: `Assembly attempts by result (${ASSEMBLY_RESULTS.join(', ')})`,
       labelNames: ['result'] as const,
       registers,
-    }),
+    }) as CounterOf<{ result: AssemblyResult }>,
     assemblySeconds: new Histogram({
       name: 'mqft_assembler_assembly_seconds',
       help: 'Duration of successful assemblies',
@@ -41,10 +65,10 @@ export function createAssemblerMetrics(registry: Registry) {
     }),
     storageErrors: new Counter({
       name: 'mqft_assembler_storage_errors_total',
-      help: 'Storage operations that failed',
+      help: `Storage operations that failed (${STORAGE_ERROR_OPERATIONS.join(', ')})`,
       labelNames: ['operation'] as const,
       registers,
-    }),
+    }) as CounterOf<{ operation: StorageErrorOperation }>,
     consumerPending: new Gauge({
       name: 'mqft_assembler_consumer_pending',
       help: 'Messages in the stream not yet delivered to the assembler consumer (backlog)',

@@ -65,9 +65,9 @@ export class StateRecovery {
   }
 
   private async check(): Promise<void> {
-    const { store, owner, logger } = this.ctx;
-    if (await store.stateIsWhole()) return;
-    if (!(await store.takeRebuildLock(owner, LOCK_TTL_MS))) return;
+    const { epoch, rebuildLock, owner, logger } = this.ctx;
+    if (await epoch.isWhole()) return;
+    if (!(await rebuildLock.take(owner, LOCK_TTL_MS))) return;
     const touched = new Set<string>();
     let failure: unknown;
     try {
@@ -75,10 +75,10 @@ export class StateRecovery {
       const replayed = await this.replay(touched);
       // ioredis reconnects and goes on: when Redis lost everything again meanwhile, what was
       // replayed before is gone, and the state is not whole. The lock was lost with it.
-      if (!(await store.renewRebuildLock(owner, LOCK_TTL_MS))) {
+      if (!(await rebuildLock.renew(owner, LOCK_TTL_MS))) {
         throw new RebuildInterruptedError('Redis lost the rebuild lock while replaying');
       }
-      await store.markStateWhole();
+      await epoch.markWhole();
       logger.info(
         { replayed, transfers: touched.size, ms: Date.now() - started },
         'transfer state rebuilt from the stream',
@@ -86,7 +86,7 @@ export class StateRecovery {
     } catch (err) {
       failure = err;
     } finally {
-      await store.releaseRebuildLock(owner);
+      await rebuildLock.release(owner);
     }
     // Also after an interrupted replay: what it wrote into the new, empty Redis stays there.
     if (failure === undefined || failure instanceof RebuildInterruptedError) {
@@ -115,7 +115,7 @@ export class StateRecovery {
   }
 
   private async replay(touched: Set<string>): Promise<number> {
-    const { config, store, owner } = this.ctx;
+    const { config, rebuildLock, owner } = this.ctx;
     const info = await this.ctx.jsm.streams.info(config.stream);
     if (info.state.messages === 0) return 0;
     const last = info.state.last_seq;
@@ -153,7 +153,7 @@ export class StateRecovery {
           if (!(err instanceof EnvelopeError)) throw err;
         }
         if (Date.now() - renewedAt > LOCK_TTL_MS / 3) {
-          if (!(await store.renewRebuildLock(owner, LOCK_TTL_MS)))
+          if (!(await rebuildLock.renew(owner, LOCK_TTL_MS)))
             throw new RebuildInterruptedError('rebuild lock lost');
           renewedAt = Date.now();
         }

@@ -1,14 +1,20 @@
+import { sleep } from '@mqft/config';
+import type { Lease } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
 import { AssemblyAdmission } from './admission.js';
 import { assembleTransfer, purgeCompleted, replyToFin } from './assemble.js';
 import { planAssembly } from './plan.js';
 
 /** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
-const SWEEP_INTERVAL_MS = 1000;
+export const SWEEP_INTERVAL_MS = 1000;
 /** Due transfers one sweep claims at most (each is admitted or deferred by its size). */
 const SWEEP_BATCH = 16;
 /** A transfer without room now is due again after this (any assembler may take it). */
 const DEFER_MS = 250;
+/** A leased attempt that failed (Redis or NATS unavailable) is due again after this. */
+const RETRY_AFTER_FAILURE_MS = 3000;
+/** How often handing a failed attempt's lease back is tried while Redis is unavailable. */
+const HAND_BACK_RETRY_MS = 500;
 
 /**
  * Runs assemblies with bounded concurrency (AssemblyAdmission: large files by count, small
@@ -43,7 +49,7 @@ export class AssemblyScheduler {
   request(key: string): void {
     if (this.running.has(key)) return;
     if (this.draining || this.running.size >= this.admission.capacity) {
-      this.ctx.store
+      this.ctx.due
         .scheduleCheck(key, Date.now())
         .catch((err: unknown) => this.ctx.logger.error({ err, key }, 'could not schedule'));
       return;
@@ -64,11 +70,11 @@ export class AssemblyScheduler {
   }
 
   private async attempt(key: string): Promise<void> {
-    const { store } = this.ctx;
+    const { store, due } = this.ctx;
     // The size decides the room it needs (0 while no fin: then it is settled, not assembled).
     const admitted = this.admission.tryAdmit((await store.finSize(key)) ?? 0);
     if (!admitted) {
-      await store.scheduleCheck(key, Date.now() + DEFER_MS);
+      await due.scheduleCheck(key, Date.now() + DEFER_MS);
       return;
     }
     try {
@@ -79,31 +85,65 @@ export class AssemblyScheduler {
   }
 
   private async assembleLeased(key: string): Promise<void> {
-    const { store, config, metrics } = this.ctx;
+    const { store, due, config, metrics } = this.ctx;
     const now = Date.now();
     const taken = await store.acquireLease(key, this.ctx.owner, config.leaseTtl, now);
     if (taken.status !== 'acquired') {
-      if (taken.status === 'busy') await store.scheduleCheck(key, now + config.leaseTtl);
+      if (taken.status === 'busy') await due.scheduleCheck(key, now + config.leaseTtl);
       else await this.settleNotReady(key);
       return;
     }
-    await store.scheduleCheck(key, now + 2 * config.leaseTtl);
-    const record = await store.get(key);
-    if (!record) return;
-    this.ctx.events.publish({ key, state: 'assembling' });
-    const result = await assembleTransfer(this.ctx, taken.lease, record, this.shutdown.signal);
-    metrics.assemblies.inc({ result });
+    try {
+      await due.scheduleCheck(key, now + 2 * config.leaseTtl);
+      const record = await store.get(key);
+      if (!record) return;
+      this.ctx.events.publish({ key, state: 'assembling' });
+      const result = await assembleTransfer(this.ctx, taken.lease, record, this.shutdown.signal);
+      metrics.assemblies.inc({ result });
+    } catch (err) {
+      await this.handBack(taken.lease);
+      throw err;
+    }
+  }
+
+  /**
+   * The attempt failed on its way (a Redis master's failover: "Connection is closed",
+   * CLUSTERDOWN; its own error path may have failed too): give the lease back and make the
+   * transfer due again soon. Left leased, it waited for the lease watchdog, two lease TTLs
+   * (a minute by default), while its device's fins were answered by nothing (state
+   * 'assembling'): test/cluster/failover.int.test.ts, redis-master, gave up after 30 fins.
+   * Tried until Redis answers, at most one lease TTL (the lease has lapsed by then).
+   */
+  private async handBack(lease: Lease): Promise<void> {
+    const { store, due, config, metrics, logger } = this.ctx;
+    const giveUpAt = Date.now() + config.leaseTtl;
+    for (;;) {
+      try {
+        // 'lost' when the lease is not ours or the transfer is no longer assembling (its
+        // completion was recorded): then the check only finishes what is left (purge, quota).
+        await store.release(lease, { mode: 'wait', reason: 'unavailable', now: Date.now() });
+        await due.scheduleCheck(lease.key, Date.now() + RETRY_AFTER_FAILURE_MS);
+        metrics.assemblies.inc({ result: 'retry' });
+        return;
+      } catch (err) {
+        if (Date.now() >= giveUpAt || this.shutdown.signal.aborted) {
+          logger.warn({ err, key: lease.key }, 'lease not handed back; the watchdog takes over');
+          return;
+        }
+        await sleep(HAND_BACK_RETRY_MS, this.shutdown.signal);
+      }
+    }
   }
 
   /** Facts are missing: keep waiting within the fin grace, else answer the fin. */
   private async settleNotReady(key: string): Promise<void> {
-    const { store, config } = this.ctx;
+    const { store, due, quotas, config } = this.ctx;
     const record = await store.get(key);
     if (record?.state === 'complete') {
       // Its assembler died between marking it complete and purging (test/chaos,
       // assembler-kill): the lease watchdog brings it here to finish that part.
       await purgeCompleted(this.ctx, key);
-      await store.releaseQuota(key);
+      await quotas.release(key);
     }
     if (
       !record ||
@@ -111,13 +151,13 @@ export class AssemblyScheduler {
       record.finAt === undefined ||
       record.finSize === undefined
     ) {
-      await store.unschedule(key);
+      await due.unschedule(key);
       return;
     }
     const deadline = record.finAt + config.finGrace;
     const now = Date.now();
     if (now < deadline) {
-      await store.scheduleCheck(key, deadline);
+      await due.scheduleCheck(key, deadline);
       return;
     }
     const { missing } = planAssembly(await store.segments(key), record.finSize);
@@ -137,7 +177,7 @@ export class AssemblyScheduler {
       this.ctx.events.publish({ key, state: 'receiving', reason: 'incomplete' });
       await replyToFin(this.ctx, key, expired.finReply, { reason: 'incomplete', missing });
     }
-    await store.unschedule(key);
+    await due.unschedule(key);
   }
 
   private async sweep(): Promise<void> {
@@ -145,7 +185,7 @@ export class AssemblyScheduler {
     if (this.sweeping || free <= 0 || this.draining) return;
     this.sweeping = true;
     try {
-      const keys = await this.ctx.store.claimDue(Date.now(), free, this.ctx.config.leaseTtl);
+      const keys = await this.ctx.due.claimDue(Date.now(), free, this.ctx.config.leaseTtl);
       for (const key of keys) this.request(key);
     } catch (err) {
       this.ctx.logger.warn({ err }, 'due index sweep failed');
@@ -167,5 +207,3 @@ export class AssemblyScheduler {
     if (timedOut) await all;
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

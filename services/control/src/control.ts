@@ -10,7 +10,7 @@ import {
   type RedisClient,
 } from '@mqft/state';
 import { createStorage } from '@mqft/storage';
-import { assertStreamName, connectNats } from '@mqft/stream';
+import { assertStreamName, connectNats, watchNatsConnection } from '@mqft/stream';
 import { jetstream } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import { insecureListenProblem, TokenAuthenticator } from './auth.js';
@@ -169,27 +169,17 @@ function trackDependencies(
 ) {
   const state = {
     draining: false,
-    natsConnected: true,
-    natsUp: () => state.natsConnected && !ctx.nc.isClosed(),
+    natsUp: () => nats.connected,
     update: () => {
       const up = !state.draining && redisReady(ctx.redis) && state.natsUp();
       setServing(up);
     },
   };
+  const nats = watchNatsConnection(ctx.nc, logger, (connected) => {
+    if (!connected) endWatches('lost the event feed; reconnect to resume with a fresh snapshot');
+    state.update();
+  });
   for (const event of ['ready', 'close', 'end', 'reconnecting']) ctx.redis.on(event, state.update);
-  void (async () => {
-    for await (const s of ctx.nc.status()) {
-      if (s.type === 'disconnect') {
-        state.natsConnected = false;
-        logger.warn({ server: s.server }, 'NATS disconnected; ending watches');
-        endWatches('lost the event feed; reconnect to resume with a fresh snapshot');
-      } else if (s.type === 'reconnect') {
-        state.natsConnected = true;
-        logger.info({ server: s.server }, 'NATS reconnected');
-      }
-      state.update();
-    }
-  })();
   return state;
 }
 

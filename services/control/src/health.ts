@@ -9,6 +9,18 @@ type WatchCall = ServerWritableStream<health.HealthCheckRequest, health.HealthCh
  * grpc.health.v1.Health from the generated code (bundle-safe: no proto files read at run
  * time). Check answers NOT_FOUND for an unknown service; Watch sends the current status and
  * then every change (SERVICE_UNKNOWN for an unknown service), as the protocol says.
+ *
+ * Why not `grpc-health-check` (2.1.0, checked 2026-12): its HealthImplementation has the same
+ * Check/Watch/List with per-service status, but
+ * - importing it loads `health/v1/health.proto` through @grpc/proto-loader from
+ *   `${__dirname}/../../proto`. control runs as one ESM bundle from dist/ alone
+ *   (scripts/build.mjs, deploy/Dockerfile, test/ops/image-layout.int.test.ts): there
+ *   `__dirname` is not defined (a bundle built with build.mjs's settings stops at start-up
+ *   with "ReferenceError: __dirname is not defined in ES module scope"), and no .proto file
+ *   is beside it either;
+ * - it cannot end open Watch calls, so a stop would wait out the whole MQFT_SHUTDOWN_GRACE
+ *   for every client that watches health (`close()` below ends them), and it writes a
+ *   status to watchers even when it did not change.
  */
 export class HealthService {
   private readonly statuses = new Map<string, ServingStatus>();

@@ -10,6 +10,20 @@ type Response = reflection.ServerReflectionResponse;
  * gRPC server reflection (grpc.reflection.v1, also answered under v1alpha, whose messages
  * are the same) over the descriptor set generated from proto/ — bundle-safe, no proto files
  * read at run time. Serves the listed services and every file of the set, with comments.
+ *
+ * Why not `@grpc/reflection` (1.0.4, checked 2026-12): it would take the descriptor set (as a
+ * proto-loader package definition of `fileDescriptorProtos`) and answer v1 and v1alpha, but
+ * - its `addToServer` loads `grpc/reflection/v1{,alpha}/reflection.proto` through
+ *   @grpc/proto-loader from `path.join(__dirname, '../../proto/…')`. control runs as one ESM
+ *   bundle from dist/ alone (scripts/build.mjs, deploy/Dockerfile,
+ *   test/ops/image-layout.int.test.ts): there `__dirname` is not defined ("ReferenceError:
+ *   __dirname is not defined in ES module scope", tried with build.mjs's settings) and the
+ *   .proto files are not shipped;
+ * - the code that answers requests sits in private members (`v1`, `v1Alpha`) working on
+ *   proto-loader's object shapes, so it cannot be served under the generated definitions
+ *   instead without reaching into its internals.
+ * Copying its .proto files into the image and defining `__dirname` per bundled module would
+ * make it run, at the cost of a build step more fragile than this file.
  */
 export class ReflectionService {
   private readonly files = new Map<string, DescFile>();

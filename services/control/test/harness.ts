@@ -15,7 +15,13 @@ import {
 } from '@mqft/api';
 import { createLogger } from '@mqft/config';
 import { transferKey } from '@mqft/protocol';
-import { createRedis, TransferStore, type RedisClient } from '@mqft/state';
+import {
+  CreatedIndexes,
+  createRedis,
+  StateEpoch,
+  TransferStore,
+  type RedisClient,
+} from '@mqft/state';
 import { connectNats, ensureCommandStream, eventSubject } from '@mqft/stream';
 import { sharedNatsUrl, sharedRedisUrl, uniqueName } from '@mqft/test-support';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
@@ -45,6 +51,8 @@ export class Harness {
   readonly dataDir = mkdtempSync(path.join(tmpdir(), 'mqft-control-'));
   redis!: RedisClient;
   store!: TransferStore;
+  epoch!: StateEpoch;
+  indexes!: CreatedIndexes;
   nc!: NatsConnection;
   jsm!: JetStreamManager;
   control!: RunningControl;
@@ -61,7 +69,12 @@ export class Harness {
     const redisUrl = options.redisUrl ?? sharedRedisUrl();
     this.redis = createRedis(redisUrl);
     this.store = new TransferStore(this.redis, this.prefix);
-    await this.store.markStateWhole(); // as the assemblers do once Redis holds every transfer
+    this.epoch = new StateEpoch(this.redis, this.prefix);
+    this.indexes = new CreatedIndexes(this.redis, this.prefix, {
+      maxListed: 1000,
+      maxListedPerClient: 1000,
+    });
+    await this.epoch.markWhole(); // as the assemblers do once Redis holds every transfer
     const natsUrl = options.natsUrl ?? sharedNatsUrl();
     this.nc = await connectNats(natsUrl, 'control-test');
     this.jsm = await jetstreamManager(this.nc);
@@ -160,8 +173,9 @@ export class Harness {
         length: options.bytes,
         now,
         ttlMs: TTL_MS,
+        create: true,
       });
-    await this.store.indexTransfer(key, now);
+    await this.indexes.indexTransfer(key, now);
     return key;
   }
 
@@ -181,6 +195,7 @@ export class Harness {
       length: bytes.length,
       now,
       ttlMs: TTL_MS,
+      create: true,
     });
     await this.store.recordFin(key, {
       size: bytes.length,
@@ -189,6 +204,7 @@ export class Harness {
       ttlMs: TTL_MS,
       clientId,
       fileId,
+      create: true,
     });
     const lease = await this.store.acquireLease(key, 'test', 10_000, now);
     if (lease.status !== 'acquired') throw new Error(`no lease: ${lease.status}`);
@@ -205,7 +221,13 @@ export class Harness {
 
   /** What the assembler does on an abort: record it, then publish the event. */
   async abortAsAssembler(key: string, clientId: string, fileId: string): Promise<void> {
-    await this.store.recordAbort(key, { now: Date.now(), ttlMs: TTL_MS, clientId, fileId });
+    await this.store.recordAbort(key, {
+      now: Date.now(),
+      ttlMs: TTL_MS,
+      clientId,
+      fileId,
+      create: true,
+    });
     this.publishEvent(key, 'aborted');
   }
 

@@ -59,7 +59,7 @@ describe('control: dependencies and lifecycle', () => {
     const get = () => failure(h.call('getTransfer', { clientId: 'dep-dev', fileId: 'f' }));
     expect((await get()).code).toBe(status.UNAVAILABLE);
     expect((await get()).details).toMatch(/being rebuilt/);
-    await h.store.markStateWhole();
+    await h.epoch.markWhole();
     expect((await get()).code).toBe(status.NOT_FOUND);
   });
 

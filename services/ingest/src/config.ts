@@ -11,6 +11,7 @@ export const ingestConfigSchema = {
   mqttCert: V.mqttCert,
   mqttKey: V.mqttKey,
   ingestConnections: V.ingestConnections,
+  ingestUnsubscribeOnStop: V.ingestUnsubscribeOnStop,
   layout: V.layout,
   natsUrl: V.natsUrl,
   stream: V.stream,

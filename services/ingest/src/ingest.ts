@@ -3,8 +3,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { createLogger, createMetricsRegistry, startOpsServer, type OpsServer } from '@mqft/config';
-import { connectMqtt, createResultPublisher, endMqtt, type MqttTlsFiles } from '@mqft/mqtt';
+import { createLogger, createMetricsRegistry, sleep, type StartedService } from '@mqft/config';
+import { connectMqtt, createResultPublisher, endMqtt, mqttConnectionSettings } from '@mqft/mqtt';
 import {
   assertStreamName,
   connectNats,
@@ -21,36 +21,31 @@ import { openSubscriber, type Subscriber } from './subscriber.js';
 export interface IngestDeps {
   logger?: Logger;
   registry?: Registry;
-  /** Serve /metrics, /healthz, /readyz on `config.httpAddr` (default true). */
-  opsServer?: boolean;
-  /**
-   * Leave the shared subscription when stopping (default false: keep it). Mosquitto 2.0.11
-   * goes on assigning NEW messages round-robin to a member whose persistent session is
-   * offline (measured: with 2 members, one offline, it got every second message, handed over
-   * only when that clientId reconnected). A restarting replica wants exactly that; a replica
-   * removed for good would strand its share until the session expires, so a scale-down
-   * should unsubscribe.
-   */
-  unsubscribeOnStop?: boolean;
   /** Session Expiry Interval of the subscriber sessions (default 7 days). */
   sessionExpirySeconds?: number;
   /** How long a JetStream publish is retried before `unavailable` (default 10 s). */
   retryBudgetMs?: number;
 }
 
-export interface Ingest {
+/** A running ingest: what `runService` serves (/metrics, /readyz) and stops on SIGTERM. */
+export interface Ingest extends StartedService {
   readonly subscriber: Subscriber;
   readonly nats: NatsConnection;
-  /** The ops server's port, when it runs. */
-  readonly opsPort: number | undefined;
   /** NATS connected, at least one MQTT connection up, not stopping. */
   ready(): boolean;
-  /** Graceful: finish what is in flight (bounded by MQFT_SHUTDOWN_GRACE), then disconnect. */
+  /**
+   * Graceful: stop taking messages, finish what is in flight (bounded by
+   * MQFT_SHUTDOWN_GRACE), then disconnect. With MQFT_INGEST_UNSUBSCRIBE_ON_STOP, leave the
+   * shared subscription first.
+   */
   stop(): Promise<void>;
 }
 
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
-const SEVEN_DAYS_S = 7 * 24 * 3600;
+/** Session Expiry Interval of the subscriber sessions. */
+export const SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
+/** How long a JetStream publish is retried before the device is told `unavailable`. */
+export const PUBLISH_RETRY_BUDGET_MS = 10_000;
 
 /** Starts one ingest process: NATS and the stream first, then the MQTT subscribers. */
 export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): Promise<Ingest> {
@@ -94,7 +89,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       maxPayload: () => nats.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
       publisher: createStreamPublisher(jetstream(nats), {
         stream: config.stream,
-        retryBudgetMs: deps.retryBudgetMs ?? 10_000,
+        retryBudgetMs: deps.retryBudgetMs ?? PUBLISH_RETRY_BUDGET_MS,
         metrics,
         logger,
       }),
@@ -105,7 +100,11 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       pendingResults,
     });
     const subscriber = await openSubscriber({
-      ...subscriberSettings(config, deps),
+      ...mqttConnectionSettings(config),
+      clientIdBase: config.mqttClientId,
+      connections: config.ingestConnections,
+      filters: config.mqttSubscription,
+      sessionExpirySeconds: deps.sessionExpirySeconds ?? SESSION_EXPIRY_SECONDS,
       logger,
       onMessage,
       onInFlight: (delta) => (delta > 0 ? metrics.inFlight.inc() : metrics.inFlight.dec()),
@@ -113,31 +112,20 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     subscriberRef.current = subscriber;
     cleanup.push(() => subscriber.close(1_000));
     const mqttUp = () => subscriber.connectedCount() > 0;
-    const ops =
-      deps.opsServer === false
-        ? undefined
-        : await startOpsServer({
-            host: config.httpAddr.host,
-            port: config.httpAddr.port,
-            registry,
-            checks: { nats: () => natsState.connected, mqtt: mqttUp },
-            logger,
-          });
     const { stream, ingestConnections: connections, layout } = config;
     logger.info({ stream, connections, layout }, 'ingest started');
 
-    const parts = { config, deps, logger, subscriber, pendingResults, resultsClient, nats, ops };
+    const parts = { config, logger, subscriber, pendingResults, resultsClient, nats };
     let stopped: Promise<void> | undefined;
     return {
       subscriber,
       nats,
-      opsPort: ops?.port,
+      registry,
+      checks: { nats: () => natsState.connected, mqtt: mqttUp },
       ready: () => stopped === undefined && natsState.connected && mqttUp(),
       stop: () => {
-        ops?.drain();
         room.stop();
-        stopped ??= shutdown(parts);
-        return stopped;
+        return (stopped ??= shutdown(parts));
       },
     };
   } catch (err) {
@@ -164,38 +152,13 @@ async function openStream(config: IngestConfig, logger: Logger) {
   }
 }
 
-function subscriberSettings(config: IngestConfig, deps: IngestDeps) {
-  return {
-    url: config.mqttUrl,
-    clientIdBase: config.mqttClientId,
-    ...(config.mqttUsername && { username: config.mqttUsername }),
-    ...(config.mqttPassword && { password: config.mqttPassword }),
-    tls: mqttTlsFiles(config),
-    connections: config.ingestConnections,
-    filters: config.mqttSubscription,
-    sessionExpirySeconds: deps.sessionExpirySeconds ?? SEVEN_DAYS_S,
-  };
-}
-
-/** MQFT_MQTT_CA / _CERT / _KEY (paths; empty: none). */
-function mqttTlsFiles(config: IngestConfig): MqttTlsFiles {
-  return {
-    ...(config.mqttCa && { ca: config.mqttCa }),
-    ...(config.mqttCert && { cert: config.mqttCert }),
-    ...(config.mqttKey && { key: config.mqttKey }),
-  };
-}
-
 function connectResults(config: IngestConfig, logger: Logger): Promise<MqttClient> {
   // Results go out on their own connection: a result's PUBACK on a subscriber connection
   // would queue behind the commands the broker already sent there, none of which MQTT.js
   // reads before the current one is acked.
   return connectMqtt({
-    url: config.mqttUrl,
+    ...mqttConnectionSettings(config),
     clientId: `${config.mqttClientId}-ingest-results`,
-    ...(config.mqttUsername && { username: config.mqttUsername }),
-    ...(config.mqttPassword && { password: config.mqttPassword }),
-    tls: mqttTlsFiles(config),
     clean: true,
     logger,
   });
@@ -203,18 +166,23 @@ function connectResults(config: IngestConfig, logger: Logger): Promise<MqttClien
 
 async function shutdown(s: {
   config: IngestConfig;
-  deps: IngestDeps;
   logger: Logger;
   subscriber: Subscriber;
   pendingResults: Set<Promise<unknown>>;
   resultsClient: MqttClient;
   nats: NatsConnection;
-  ops: OpsServer | undefined;
 }): Promise<void> {
   const deadline = Date.now() + s.config.shutdownGrace;
   const remaining = () => Math.max(0, deadline - Date.now());
   s.logger.info({ graceMs: s.config.shutdownGrace }, 'ingest stopping');
-  if (s.deps.unsubscribeOnStop) await s.subscriber.unsubscribe(Math.min(2_000, remaining()));
+  // Kept by default: a restarting replica comes back under the same clientIds and takes over
+  // what the broker queued for its sessions. Mosquitto (2.0.11 measured) goes on assigning
+  // NEW messages round-robin to a member whose persistent session is offline (with 2 members,
+  // one offline, it got every second message), so a replica removed for good would strand
+  // its share until the session expires: MQFT_INGEST_UNSUBSCRIBE_ON_STOP=true for scale-down.
+  if (s.config.ingestUnsubscribeOnStop) {
+    await s.subscriber.unsubscribe(Math.min(2_000, remaining()));
+  }
   await s.subscriber.drain(remaining());
   await Promise.race([Promise.allSettled([...s.pendingResults]), sleep(remaining())]);
   // Disconnecting keeps the persistent sessions: what the broker queued for these clientIds,
@@ -222,10 +190,5 @@ async function shutdown(s: {
   await s.subscriber.close(Math.max(1_000, remaining()));
   await endMqtt(s.resultsClient, 1_000);
   await s.nats.drain().catch((err: unknown) => s.logger.warn({ err }, 'nats drain failed'));
-  await s.ops?.close();
   s.logger.info('ingest stopped');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

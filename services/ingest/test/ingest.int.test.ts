@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOpsServer } from '@mqft/config';
 import { sha256Hex, transferKey } from '@mqft/protocol';
 import { sharedNatsUrl, sleep, startMosquitto, type ServerHandle } from '@mqft/test-support';
 import type { IngestConfig } from '../src/config.js';
@@ -38,8 +39,20 @@ describe('ingest (emqx layout, MQTT 5 device)', () => {
 
   it('is ready, with its connections counted', async () => {
     expect(ingest.ready()).toBe(true);
-    const res = await fetch(`http://127.0.0.1:${ingest.opsPort}/readyz`);
-    expect(res.status).toBe(200);
+    // What runService serves for it on MQFT_HTTP_ADDR.
+    const ops = await startOpsServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: ingest.registry,
+      checks: ingest.checks,
+      logger: silent,
+    });
+    try {
+      const res = await fetch(`http://127.0.0.1:${ops.port}/readyz`);
+      expect(res.status).toBe(200);
+    } finally {
+      await ops.close();
+    }
     const metrics = await registry.metrics();
     expect(metrics).toMatch(/mqft_ingest_mqtt_connections_connected 2/);
   });
@@ -195,7 +208,7 @@ describe('ingest (scoped layout, MQTT 3.1.1 device)', () => {
   beforeAll(async () => {
     broker = await startMosquitto();
     config = testConfig(broker.url, sharedNatsUrl(), { MQFT_LAYOUT: 'scoped' });
-    ingest = await startIngest(config, { logger: silent, opsServer: false });
+    ingest = await startIngest(config, { logger: silent });
     stream = await StreamReader.open(sharedNatsUrl(), config.stream);
     device = await Device.connect(broker.url, 'dev-s', 4);
   });

@@ -15,8 +15,7 @@ describe('ingest when NATS or ingest itself goes away', () => {
   let ingest: Ingest | undefined;
   let device: Device;
   let stream: StreamReader;
-  const start = () =>
-    startIngest(config, { logger: silent, opsServer: false, retryBudgetMs: 1_500 });
+  const start = () => startIngest(config, { logger: silent, retryBudgetMs: 1_500 });
 
   beforeAll(async () => {
     [broker, nats] = await Promise.all([startMosquitto(), startNats()]);

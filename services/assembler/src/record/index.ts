@@ -6,7 +6,12 @@ import { recordInit } from './init.js';
 import { recordSegment } from './segment.js';
 import type { RecordOutcome, StoredCommand } from './types.js';
 
-export type { RecordOutcome, StoredCommand } from './types.js';
+export {
+  LEAVES_MESSAGE_UNREFERENCED,
+  RECORD_OUTCOMES,
+  type RecordOutcome,
+  type StoredCommand,
+} from './types.js';
 
 type Recorder = (
   ctx: AssemblerContext,

@@ -19,7 +19,8 @@ export async function recordInit(
   try {
     meta = parseFileMeta(stored.data, { maxFileSize: ctx.config.maxFileSize });
   } catch (err) {
-    if (!(err instanceof ProtocolError)) throw err;
+    // A refusal carries the reason of the refusal ('success' is none).
+    if (!(err instanceof ProtocolError) || err.reason === 'success') throw err;
     await ctx.sendResult(command.key, reply, { reason: err.reason });
     return err.reason;
   }
@@ -40,7 +41,7 @@ export async function recordInit(
   }
   const now = Date.now();
   const ttlMs = transferTtlMs(ctx, meta.segments_ttl);
-  if (!(await ctx.store.admit(command.key, now, now + ttlMs, ctx.config.maxActiveTransfers))) {
+  if (!(await ctx.quotas.admit(command.key, now, now + ttlMs, ctx.config.maxActiveTransfers))) {
     await ctx.sendResult(command.key, reply, { reason: 'quota_exceeded' });
     return 'quota_exceeded';
   }
@@ -55,13 +56,13 @@ export async function recordInit(
     ...(meta.size !== undefined ? { declaredSize: meta.size } : {}),
     ...(meta.checksum !== undefined ? { checksum: meta.checksum.toLowerCase() } : {}),
   });
-  await ctx.store.indexTransfer(command.key, now);
+  await ctx.indexes.indexTransfer(command.key, now);
   switch (result.status) {
     case 'conflict':
       await ctx.sendResult(command.key, reply, { reason: 'filemeta_conflict' });
       return 'filemeta_conflict';
     case 'aborted':
-      await ctx.store.releaseQuota(command.key);
+      await ctx.quotas.release(command.key);
       await ctx.sendResult(command.key, reply, { reason: 'aborted' });
       return 'aborted';
     case 'complete':
@@ -69,7 +70,7 @@ export async function recordInit(
       // leader change) of the init of a finished transfer: success again, and the outcome
       // 'complete' has the consumer delete it from the stream (nothing purges it any more),
       // and the quota slot that admit() just took back goes again.
-      await ctx.store.releaseQuota(command.key);
+      await ctx.quotas.release(command.key);
       await ctx.sendResult(command.key, reply, { reason: 'success' });
       return 'complete';
     default:

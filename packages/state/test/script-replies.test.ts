@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { ScriptReplyError } from '../src/index.js';
+import {
+  acquireLease,
+  claimDue,
+  expireFin,
+  recordAbort,
+  recordFin,
+  recordInit,
+  recordSegment,
+  releaseLock,
+  renewLease,
+} from '../src/scripts.js';
+
+/** Each script's decoder checks the reply: what the definition does not allow is refused. */
+describe('script replies are decoded, not cast', () => {
+  it('reads the replies the scripts give', () => {
+    expect(recordSegment.decode(['recorded', ''])).toEqual({ status: 'recorded' });
+    expect(recordSegment.decode(['recorded', '17'])).toEqual({
+      status: 'recorded',
+      superseded: 17,
+    });
+    expect(recordSegment.decode(['aborted', ''])).toEqual({ status: 'aborted' });
+    expect(recordInit.decode(['same', 1])).toEqual({ status: 'same', ready: true });
+    expect(recordFin.decode(['complete', 'file:///a'])).toEqual({
+      status: 'complete',
+      location: 'file:///a',
+    });
+    expect(recordFin.decode(['waiting', '1700000000000'])).toEqual({
+      status: 'waiting',
+      finAt: 1_700_000_000_000,
+    });
+    expect(recordAbort.decode(['complete', ''])).toEqual({
+      status: 'complete',
+      uploadId: '',
+      finReply: '',
+    });
+    expect(acquireLease.decode(['acquired', '3'])).toEqual({ status: 'acquired', token: 3 });
+    expect(acquireLease.decode(['not_ready', 'aborted'])).toEqual({
+      status: 'not_ready',
+      state: 'aborted',
+    });
+    expect(renewLease.decode(0)).toBe(false);
+    expect(releaseLock.decode(1)).toBe(true);
+    expect(claimDue.decode(['a', 'b'])).toEqual(['a', 'b']);
+  });
+
+  it.each([
+    ['an unknown status', recordSegment, ['finished', '']],
+    ['a status of another script', recordSegment, ['created', '']],
+    ['a superseded sequence that is no number', recordSegment, ['recorded', 'x']],
+    ['no list', recordSegment, 'recorded'],
+    ['too many items', recordSegment, ['recorded', '', 'more']],
+    ['an empty list', recordInit, []],
+    ['a ready flag other than 0 or 1', recordInit, ['created', 2]],
+    ['a fin time that is no number', recordFin, ['waiting', 'soon']],
+    ['a missing fin time', recordFin, ['ready']],
+    ['a status that is no string', recordAbort, [1, '', '']],
+    ['a token that is no number', acquireLease, ['acquired', 'x']],
+    ['a lease answer other than 0 or 1', renewLease, 'OK'],
+    ['nil', releaseLock, null],
+    ['keys that are no list', claimDue, 'a'],
+    ['a key that is no string', claimDue, [['nested']]],
+    ['an unknown expiry status', expireFin, ['gone', '']],
+  ] as const)('refuses %s', (_what, script, reply) => {
+    expect(() => script.decode(reply)).toThrow(ScriptReplyError);
+    try {
+      script.decode(reply);
+    } catch (err) {
+      expect(err).toMatchObject({ script: script.name, reply, reason: 'unavailable' });
+    }
+  });
+});
