@@ -19,7 +19,7 @@ describe('StateRecovery', () => {
   const recover = async () => {
     recovery = new StateRecovery(t.ctx, t.js);
     recovery.start();
-    await waitFor(() => t.ctx.store.stateIsWhole(), { what: 'the state marked whole' });
+    await waitFor(() => t.ctx.epoch.isWhole(), { what: 'the state marked whole' });
     await recovery.stop();
   };
 
