@@ -1,6 +1,7 @@
 import { transferKeys, type TransferKeys } from './keys.js';
 import type { RedisClient } from './redis.js';
-import { scriptRunner, type ScriptRunner } from './script.js';
+import { scriptRunner } from './runner.js';
+import type { ScriptRunner } from './script.js';
 import * as scripts from './scripts.js';
 import type { ReleaseMode } from './scripts.js';
 import {
