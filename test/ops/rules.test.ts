@@ -61,6 +61,7 @@ describe('alert rules (deploy/prometheus/rules/mqft.rules.yml)', () => {
       'MqftBacklogGrowing', // backlog growing
       'MqftChecksumMismatches', // assembly failures
       'MqftSegmentsLost',
+      'MqftTransfersFailed', // assemblies given up (no retry without end)
       'MqftNoAssemblers', // no consumers
       'MqftBacklogStuck',
       'MqftNoIngest',

@@ -19,8 +19,14 @@ export function createAssemblerMetrics(registry: Registry) {
     }),
     assemblies: new Counter({
       name: 'mqft_assembler_assemblies_total',
-      help: 'Assembly attempts by result (complete, incomplete_waiting, incomplete, checksum_mismatch, segments_lost, already_stored, lease_lost, handed_over, retry)',
+      help: 'Assembly attempts by result (complete, incomplete_waiting, incomplete, checksum_mismatch, segments_lost, already_stored, lease_lost, handed_over, retry, failed)',
       labelNames: ['result'] as const,
+      registers,
+    }),
+    failedTransfers: new Counter({
+      name: 'mqft_assembler_failed_transfers_total',
+      help: 'Transfers ended failed (no retry without end), by cause (storage_refused, invalid_data, retries_exhausted, assembler_died)',
+      labelNames: ['cause'] as const,
       registers,
     }),
     assemblySeconds: new Histogram({

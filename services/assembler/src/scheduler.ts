@@ -2,6 +2,7 @@ import { sleep } from '@mqft/config';
 import type { AssemblerContext } from './context.js';
 import { AssemblyAdmission } from './admission.js';
 import { assembleTransfer } from './assemble.js';
+import { failTransfer } from './failure.js';
 import { planAssembly } from './plan.js';
 import { replyToFin } from './results.js';
 
@@ -84,14 +85,31 @@ export class AssemblyScheduler {
     const { store, due, config, metrics } = this.ctx;
     const now = Date.now();
     const taken = await store.acquireLease(key, this.ctx.owner, config.leaseTtl, now);
+    if (taken.status === 'busy') {
+      await due.scheduleCheck(key, now + config.leaseTtl);
+      return;
+    }
+    if (taken.status === 'backoff') {
+      // A failed attempt's back-off runs (a resent fin asked): the due index brings it back.
+      await due.scheduleCheck(key, taken.retryAt);
+      return;
+    }
     if (taken.status !== 'acquired') {
-      if (taken.status === 'busy') await due.scheduleCheck(key, now + config.leaseTtl);
-      else await this.settleNotReady(key);
+      await this.settleNotReady(key);
       return;
     }
     await due.scheduleCheck(key, now + 2 * config.leaseTtl);
     const record = await store.get(key);
     if (!record) return;
+    if (taken.deaths >= config.assemblyMaxDeaths) {
+      // Poison detection: the holders before died while assembling it; do not try a third.
+      const log = this.ctx.logger.child({ key, clientId: record.clientId, fileId: record.fileId });
+      const result = await failTransfer(this.ctx, taken.lease, record, 'assembler_died', [], log, {
+        deaths: taken.deaths,
+      });
+      metrics.assemblies.inc({ result });
+      return;
+    }
     this.ctx.events.publish({ key, state: 'assembling' });
     const result = await assembleTransfer(this.ctx, taken.lease, record, this.shutdown.signal);
     metrics.assemblies.inc({ result });

@@ -1,0 +1,77 @@
+import type { Logger } from '@mqft/config';
+import { isRefusedForGood } from '@mqft/storage';
+import type { Lease, TransferRecord } from '@mqft/state';
+import type { AssemblerContext } from './context.js';
+import { replyToFin } from './results.js';
+import { storedFileTarget } from './stored-file.js';
+
+/**
+ * Why a transfer ended failed (docs/design.md "No retry without end"): a bounded word, the
+ * label of mqft_assembler_failed_transfers_total and the record's `failCause`.
+ * - storage_refused: storage refuses this object for good (its key, its metadata);
+ * - invalid_data: the transfer's own data cannot be processed (a RangeError: a device's
+ *   metadata nested too deep to serialise, say);
+ * - retries_exhausted: MQFT_ASSEMBLY_MAX_ATTEMPTS attempts failed (storage or NATS unavailable);
+ * - assembler_died: MQFT_ASSEMBLY_MAX_DEATHS holders lost the lease while assembling it.
+ */
+export type FailureCause =
+  'storage_refused' | 'invalid_data' | 'retries_exhausted' | 'assembler_died';
+
+export const FAILURE_CAUSES: readonly FailureCause[] = [
+  'storage_refused',
+  'invalid_data',
+  'retries_exhausted',
+  'assembler_died',
+];
+
+/** The cause when no later attempt can succeed; undefined for a failure worth retrying. */
+export function permanentCause(err: unknown): FailureCause | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; depth++) {
+    if (e instanceof RangeError) return 'invalid_data';
+    e = e.cause;
+  }
+  return isRefusedForGood(err) ? 'storage_refused' : undefined;
+}
+
+/**
+ * Ends the leased transfer as failed: the record keeps `assembly_failed` and the cause
+ * (failTransfer script, fenced by the lease), any unfinished upload is aborted, the waiting fin
+ * answered 0x83 `assembly_failed`, watchers told, the stream messages purged in the background
+ * (then the due entry goes) and the quota slot freed. `seqs` are its segments' sequences when
+ * known (else the subject is walked). 'lease_lost' when the lease was no longer ours (the successor decides).
+ */
+export async function failTransfer(
+  ctx: AssemblerContext,
+  lease: Lease,
+  record: TransferRecord,
+  cause: FailureCause,
+  seqs: readonly number[],
+  log: Logger,
+  /** For the one error line: the last error, attempts and deaths counted. */
+  facts: { err?: unknown; attempts?: number; deaths?: number } = {},
+): Promise<'failed' | 'lease_lost'> {
+  const failed = await ctx.store.fail(lease, {
+    reason: 'assembly_failed',
+    cause,
+    now: Date.now(),
+  });
+  if (failed.status === 'lost') {
+    log.warn({ cause }, 'lease lost before the transfer could be failed');
+    return 'lease_lost';
+  }
+  ctx.metrics.failedTransfers.inc({ cause });
+  log.error(
+    { cause, attempts: record.attempts ?? 0, deaths: record.deaths ?? 0, ...facts },
+    'transfer failed: assembly given up',
+  );
+  await ctx.storage
+    .abortUnfinished(storedFileTarget(record), failed.uploadId || undefined, record.finSize)
+    .catch((abortErr: unknown) =>
+      log.warn({ err: abortErr }, 'unfinished upload of a failed transfer not aborted'),
+    );
+  ctx.events.publish({ key: lease.key, state: 'failed', reason: 'assembly_failed' });
+  await replyToFin(ctx, lease.key, failed.finReply, { reason: 'assembly_failed' });
+  ctx.purger.purgeInBackground(lease.key, seqs, () => ctx.due.unschedule(lease.key));
+  await ctx.quotas.release(lease.key);
+  return 'failed';
+}
