@@ -96,6 +96,7 @@ describe('a dependency outage flips readiness, and recovery flips it back', () =
       MQFT_STREAM: stream,
       MQFT_MQTT_CLIENT_ID: `${stream}-i0`,
       MQFT_INGEST_CONNECTIONS: '1',
+      MQFT_TRUST_CLIENTID_PROPERTY: 'true',
     });
     await outageFlipsReadiness(ingest, nats, 'nats');
     await outageFlipsReadiness(ingest, broker, 'mqtt');

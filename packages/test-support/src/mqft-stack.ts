@@ -63,6 +63,9 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
     MQFT_MQTT_SUBSCRIPTION: '$share/ft/mqft/in/$file/#,$share/ft/mqft/in/$file-async/#',
     MQFT_MQTT_TOPIC_PREFIX: 'mqft/in/',
     MQFT_LAYOUT: options.layout ?? 'emqx',
+    // The project's Mosquitto cannot vouch for the clientid user property: tests and the local
+    // demo accept that (docs/security.md); fleets use the scoped layout or a broker that can.
+    MQFT_TRUST_CLIENTID_PROPERTY: 'true',
     MQFT_NATS_URL: natsUrl,
     MQFT_STREAM: stream,
     MQFT_REDIS_URL: redisUrl,
