@@ -106,7 +106,7 @@ export const recordInit = defineScript({
 local meta, segs = K.meta, K.segs
 local cur = redis.call('HMGET', meta, 'canonical', 'state')
 if cur[2] == 'aborted' then return {'aborted', 0} end
--- failed: the transfer is over (docs/design.md "No retry without end"); its reason is told
+-- failed: the transfer is over (docs/protocol.md "Failed transfers"); its reason is told
 if cur[2] == 'failed' then return {'failed', 0, redis.call('HGET', meta, 'errorReason') or ''} end
 if cur[1] then
   if cur[1] ~= A.canonical then return {'conflict', 0} end

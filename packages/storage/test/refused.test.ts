@@ -7,7 +7,7 @@ const s3Error = (name: string, status: number) =>
   Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
 
 // Storage refusing one object for good ends its transfer failed at once; anything else is
-// retried (docs/design.md "No retry without end").
+// retried (docs/protocol.md "Failed transfers").
 describe('isRefusedForGood', () => {
   it.each([
     ['a path component too long', toStorageError(fsError('ENAMETOOLONG'), 'begin')],

@@ -6,7 +6,7 @@ import { replyToFin } from './results.js';
 import { storedFileTarget } from './stored-file.js';
 
 /**
- * Why a transfer ended failed (docs/design.md "No retry without end"): a bounded word, the
+ * Why a transfer ended failed (docs/protocol.md "Failed transfers"): a bounded word, the
  * label of mqft_assembler_failed_transfers_total and the record's `failCause`.
  * - storage_refused: storage refuses this object for good (its key, its metadata);
  * - invalid_data: the transfer's own data cannot be processed (a RangeError: a device's

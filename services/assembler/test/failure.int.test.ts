@@ -35,7 +35,7 @@ class FailingStorage extends WatchedStorage {
 
 const ERROR = 50;
 
-// No retry without end (docs/design.md): an assembly that fails permanently, N times, or whose
+// No retry without end (docs/protocol.md "Failed transfers"): an assembly that fails permanently, N times, or whose
 // lease holders died twice ends the transfer failed, and the device hears 0x83 assembly_failed.
 describe('assembly failures end the transfer', () => {
   let t: TestAssembler;

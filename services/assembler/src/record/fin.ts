@@ -33,7 +33,7 @@ export async function recordFin(
       await ctx.sendResult(command.key, reply, { reason: 'aborted' });
       return 'aborted';
     case 'failed':
-      // The transfer ended failed (docs/design.md "No retry without end"): told again, why.
+      // The transfer ended failed (docs/protocol.md "Failed transfers"): told again, why.
       await ctx.sendResult(command.key, reply, { reason: failedReason(result.reason) });
       return 'failed';
     case 'ready':
