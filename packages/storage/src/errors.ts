@@ -117,14 +117,15 @@ export function isNotFound(err: unknown): boolean {
 // ENAMETOOLONG: a path component too long; EISDIR: a directory at the file's own path. Not
 // ENOTDIR and the like: a file in the way may block every target (the temp dir), not one.
 const REFUSED_FS_CODES = new Set(['ENAMETOOLONG', 'EISDIR']);
+// Only the S3 errors about the object itself: many other 400s are not (RequestTimeout,
+// IncompleteBody, BadDigest are transient; AuthorizationHeaderMalformed, ExpiredToken hit
+// every object).
 const REFUSED_S3_NAMES = new Set([
   'KeyTooLongError',
   'MetadataTooLarge',
-  'InvalidArgument',
   'InvalidObjectName',
   'EntityTooLarge',
 ]);
-const REFUSED_HTTP_STATUSES = new Set([400, 411, 413, 414]);
 
 /**
  * Whether storage refuses this very object for good — its key (too long, a path a file
@@ -134,15 +135,13 @@ const REFUSED_HTTP_STATUSES = new Set([400, 411, 413, 414]);
  */
 export function isRefusedForGood(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e !== undefined && depth < 8; depth++) {
+    if (isTransient(e)) return false;
     if (e instanceof StorageError) {
-      if (e.retryable) return false;
       if (e.code === 'invalid_target' || e.code === 'too_many_parts') return true;
     } else {
       const s = shape(e);
       if (typeof s.code === 'string' && REFUSED_FS_CODES.has(s.code)) return true;
       if (REFUSED_S3_NAMES.has(errorName(e))) return true;
-      const status = httpStatusOf(e);
-      if (status !== undefined && REFUSED_HTTP_STATUSES.has(status)) return true;
     }
     e = e instanceof Error ? e.cause : undefined;
   }

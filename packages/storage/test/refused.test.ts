@@ -14,7 +14,7 @@ describe('isRefusedForGood', () => {
     ['a directory at the file path', toStorageError(fsError('EISDIR'), 'complete')],
     ['S3 metadata over 2 KB', toStorageError(s3Error('MetadataTooLarge', 400), 'begin')],
     ['an S3 key too long', s3Error('KeyTooLongError', 400)],
-    ['any other S3 400', toStorageError(s3Error('Whatever', 400), 'begin')],
+    ['an S3 object name refused', s3Error('InvalidObjectName', 400)],
     ['a target the backend refuses', new StorageError('bad', { code: 'invalid_target' })],
     ['too many parts', new StorageError('big', { code: 'too_many_parts' })],
   ])('refused: %s', (_what, err) => {
@@ -27,6 +27,11 @@ describe('isRefusedForGood', () => {
     ['access denied (every object)', toStorageError(s3Error('AccessDenied', 403), 'begin')],
     ['a missing bucket (every object)', toStorageError(s3Error('NoSuchBucket', 404), 'begin')],
     ['S3 unavailable', toStorageError(s3Error('ServiceUnavailable', 503), 'begin')],
+    ['an S3 request timeout (a 400)', s3Error('RequestTimeout', 400)],
+    [
+      'a malformed authorization (a 400, every object)',
+      s3Error('AuthorizationHeaderMalformed', 400),
+    ],
     [
       'a retryable StorageError with a refusal inside',
       new StorageError('x', {
