@@ -182,6 +182,9 @@ describe('failover on the production topology', () => {
       if (!node.running) await node.restart();
     await env.nats.waitJetStream();
     await env.redis.waitOk(20_000);
+    // A restarted Redis node is a replica only once its sync is done: killing its master
+    // before that leaves the shard without a master (seen: seeds 1,2,3 in a row).
+    await env.redis.waitReplicasInSync(20_000);
     const quick = await jetstreamManager(env.nc, { timeout: 1000, checkAPI: false });
     const whole = (cluster: ClusterInfo | undefined) =>
       cluster?.leader !== undefined &&
@@ -302,32 +305,37 @@ describe('failover on the production topology', () => {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (process.env.MQFT_CLUSTER_DEBUG) {
-        const services = [...env.stacks[0].assemblers, ...env.stacks.flatMap((s) => s.ingests)];
-        for (const service of services) {
-          const lines = (await service.logTail(400)).split('\n');
-          console.log(
-            lines
-              .filter((l) => /"level":"(warn|error)"/.test(l))
-              .slice(-15)
-              .join('\n'),
-          );
-        }
-        for (const meta of await env.keys('ft:*:meta')) {
-          const record = await env.redisClient.hgetall(meta);
-          if (record.state !== 'complete')
+        // With the cluster still broken the dump itself may fail: it must not hide `err`.
+        try {
+          const services = [...env.stacks[0].assemblers, ...env.stacks.flatMap((s) => s.ingests)];
+          for (const service of services) {
+            const lines = (await service.logTail(400)).split('\n');
             console.log(
-              meta,
-              JSON.stringify({
-                ...record,
-                filemeta: undefined,
-                finReply: record.finReply?.slice(0, 80),
-              }),
+              lines
+                .filter((l) => /"level":"(warn|error)"/.test(l))
+                .slice(-15)
+                .join('\n'),
             );
+          }
+          for (const meta of await env.keys('ft:*:meta')) {
+            const record = await env.redisClient.hgetall(meta);
+            if (record.state !== 'complete')
+              console.log(
+                meta,
+                JSON.stringify({
+                  ...record,
+                  filemeta: undefined,
+                  finReply: record.finReply?.slice(0, 80),
+                }),
+              );
+          }
+          const leftovers = await env.streamLeftovers();
+          console.log('stream leftovers', JSON.stringify(leftovers));
+          for (const key of Object.keys(leftovers))
+            console.log(key, JSON.stringify(await env.streamMessages(key)));
+        } catch (dumpErr) {
+          console.log('debug dump failed', dumpErr);
         }
-        const leftovers = await env.streamLeftovers();
-        console.log('stream leftovers', JSON.stringify(leftovers));
-        for (const key of Object.keys(leftovers))
-          console.log(key, JSON.stringify(await env.streamMessages(key)));
       }
       throw new Error(`[seed ${seed}, ${kind}; rerun with MQFT_CLUSTER_SEEDS=${seed}] ${message}`, {
         cause: err,

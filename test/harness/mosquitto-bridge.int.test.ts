@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, startMosquitto, uniqueName, type ServerHandle } from '@mqft/test-support';
 import { connectRecording, type RecordingClient } from './mqtt-clients.js';
 
-// The loopback bridge of deploy/mosquitto (docs/protocol.md "On brokers"): device commands on
-// `$file/...` reach ingest's shared subscription as `mqft/in/$file/...`, properties intact.
+// The loopback bridge of deploy/mosquitto (docs/protocol.md "Brokers, and the Mosquitto
+// bridge"): device commands on `$file/...` reach ingest's shared subscription as
+// `mqft/in/$file/...`, properties intact.
 describe('Mosquitto with the project config', () => {
   let broker: ServerHandle;
   const clients: RecordingClient[] = [];

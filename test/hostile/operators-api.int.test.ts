@@ -81,7 +81,10 @@ describe('hostile device: the operators’ API stays decodable', () => {
         now,
         ttlMs: 60_000,
       });
-      await new CreatedIndexes(redis, h.stack.redisPrefix).indexTransfer(key, now);
+      await new CreatedIndexes(redis, h.stack.redisPrefix, {
+        maxListed: 1000,
+        maxListedPerClient: 1000,
+      }).indexTransfer(key, now);
     } finally {
       redis.disconnect();
     }

@@ -192,7 +192,7 @@ describe('SIGTERM mid-upload loses nothing', () => {
         `resent ${upload.resent}, missing resent ${upload.missingResent}, fins ${upload.fins}`,
     );
     expect(stopped).toMatchObject({ code: 0, signal: null });
-    // Up to the whole grace under traffic (docs/operations.md "Shutdown").
+    // Up to the whole grace under traffic (docs/operations.md "Shutdown (SIGTERM)").
     expect(stopped.ms).toBeLessThan(10_000 + 2_000);
     expect(upload.result).toMatchObject({ reason_code: 0 });
     expect(await fileDigest(upload.result.location)).toBe(digest);
@@ -230,7 +230,8 @@ describe('SIGTERM mid-upload loses nothing', () => {
         `resent ${upload.resent}, missing resent ${upload.missingResent}, fins ${upload.fins}`,
     );
     expect(stopped).toMatchObject({ code: 0, signal: null });
-    // Under traffic, ingest's stop takes the whole grace (docs/operations.md "Shutdown").
+    // Under traffic, ingest's stop takes the whole grace
+    // (docs/operations.md "Shutdown (SIGTERM)").
     expect(stopped.ms).toBeLessThan(10_000 + 2_000);
     expect(upload.result).toMatchObject({ reason_code: 0 });
     expect(await fileDigest(upload.result.location)).toBe(sha256(small));

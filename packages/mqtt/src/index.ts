@@ -17,6 +17,8 @@ export {
   isPublishableTopic,
   publishResult,
   resultsCounter,
+  RESULT_OUTCOMES,
+  RESULT_PUBACK_TIMEOUT_MS,
   resultTopic,
   type PublishResultOptions,
   type ResultContent,

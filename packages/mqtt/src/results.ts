@@ -27,7 +27,11 @@ export interface ResultContent {
  * the publish was refused). `unanswerable`: nobody can be answered (anonymous sender without
  * a Response Topic, or a topic no broker would accept); the gRPC API tells those results.
  */
-export type ResultOutcome = 'published' | 'failed' | 'unanswerable';
+export const RESULT_OUTCOMES = ['published', 'failed', 'unanswerable'] as const;
+export type ResultOutcome = (typeof RESULT_OUTCOMES)[number];
+
+/** How long a result waits for the broker's PUBACK before it counts as `failed`. */
+export const RESULT_PUBACK_TIMEOUT_MS = 10_000;
 
 export type ResultCounter = Counter<'reason' | 'outcome'>;
 
@@ -85,7 +89,7 @@ export async function publishResult(
   try {
     await withTimeout(
       client.publishAsync(topic, encodeResult(result), publishOptions),
-      options.timeoutMs ?? 10_000,
+      options.timeoutMs ?? RESULT_PUBACK_TIMEOUT_MS,
     );
     logger.debug({ reason, topic }, 'result published');
     return count('published');

@@ -1,8 +1,7 @@
 import { dueIndexKey } from './keys.js';
 import type { RedisClient } from './redis.js';
-import { scriptRunner } from './runner.js';
 import type { ScriptRunner } from './script.js';
-import { claimDue } from './scripts.js';
+import { claimDue, scriptRunner } from './scripts.js';
 
 /**
  * The transfers that need a look at a given time (a fin's grace, the lease watchdog, a retry):
@@ -22,6 +21,15 @@ export class DueIndex {
 
   async scheduleCheck(key: string, at: number): Promise<void> {
     await this.redis.zadd(this.key, at, key);
+  }
+
+  /**
+   * Schedules a look at `at` at the latest: an earlier one stays (ZADD LT, Redis 6.2+). For a
+   * watchdog, which must not postpone a look already due sooner (a failed attempt's back-off
+   * ending, docs/design.md "No retry without end").
+   */
+  async scheduleCheckBy(key: string, at: number): Promise<void> {
+    await this.redis.zadd(this.key, 'LT', at, key);
   }
 
   async unschedule(key: string): Promise<void> {

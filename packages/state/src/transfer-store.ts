@@ -1,8 +1,8 @@
 import { transferKeys, type TransferKeys } from './keys.js';
 import type { RedisClient } from './redis.js';
-import { scriptRunner } from './runner.js';
 import type { ScriptRunner } from './script.js';
 import * as scripts from './scripts.js';
+import { scriptRunner } from './scripts.js';
 import type { ReleaseMode } from './scripts.js';
 import {
   parseSegmentMap,
@@ -18,8 +18,11 @@ export interface Lease {
   value: string;
 }
 
-/** How long a finished (complete or failed) transfer's record stays. */
-const COMPLETE_KEEP_MS = 7 * 24 * 3600_000;
+/**
+ * How long a finished (complete or failed) transfer's record stays (GetTransfer,
+ * ListTransfers, late commands).
+ */
+export const COMPLETE_KEEP_MS = 7 * 24 * 3600_000;
 
 /**
  * One transfer's state: every change goes through here, as one atomic script on the
@@ -44,12 +47,25 @@ export class TransferStore {
   /**
    * Records where a segment's bytes are. `superseded`: the stream sequence of the earlier copy
    * this one replaced (no longer referenced); 'duplicate': this copy is not referenced.
+   * `create` (here and in recordFin, recordAbort): whether a transfer Redis does not know may
+   * be created (it was admitted against its client's quota); without it, 'unknown'.
+   * `ttlMs` applies until an init gives the transfer its own.
    */
   recordSegment(
     key: string,
-    s: { offset: number; seq: number; length: number; now: number; ttlMs: number },
+    s: {
+      offset: number;
+      seq: number;
+      length: number;
+      now: number;
+      ttlMs: number;
+      create: boolean;
+    },
   ) {
-    return this.scripts.run(scripts.recordSegment, this.keys(key), s);
+    return this.scripts.run(scripts.recordSegment, this.keys(key), {
+      ...s,
+      create: s.create ? 1 : 0,
+    });
   }
 
   async recordInit(
@@ -83,16 +99,24 @@ export class TransferStore {
       ttlMs: number;
       clientId: string;
       fileId: string;
+      create: boolean;
     },
   ) {
     return this.scripts.run(scripts.recordFin, this.keys(key), {
       ...fin,
       checksum: fin.checksum ?? '',
+      create: fin.create ? 1 : 0,
     });
   }
 
-  recordAbort(key: string, a: { now: number; ttlMs: number; clientId: string; fileId: string }) {
-    return this.scripts.run(scripts.recordAbort, this.keys(key), a);
+  recordAbort(
+    key: string,
+    a: { now: number; ttlMs: number; clientId: string; fileId: string; create: boolean },
+  ) {
+    return this.scripts.run(scripts.recordAbort, this.keys(key), {
+      ...a,
+      create: a.create ? 1 : 0,
+    });
   }
 
   async acquireLease(

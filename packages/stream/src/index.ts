@@ -16,7 +16,12 @@ export {
   type StreamCommand,
   type StreamCommandKind,
 } from './envelope.js';
-export { ensureAssemblerConsumer, ensureCommandStream, type StreamSettings } from './provision.js';
+export {
+  DUPLICATE_WINDOW_MS,
+  ensureAssemblerConsumer,
+  ensureCommandStream,
+  type StreamSettings,
+} from './provision.js';
 export { connectNats } from './connect.js';
 export { watchNatsConnection } from './connection-state.js';
 export { deleteStreamMessage, purgeLeftovers, purgeSubject } from './purge.js';

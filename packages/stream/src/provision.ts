@@ -7,11 +7,14 @@ export interface StreamSettings {
   replicas: number;
   /** Segments' time to live: the stream's max age. */
   maxAgeMs: number;
-  /** How long a re-sent segment is recognised as a duplicate (Nats-Msg-Id). */
+  /** How long a publish retried by ingest is recognised as a duplicate (Nats-Msg-Id). */
   duplicateWindowMs?: number;
 }
 
 const nanos = (ms: number): number => ms * 1_000_000;
+
+/** How long JetStream remembers a Nats-Msg-Id: a publish retried within it is stored once. */
+export const DUPLICATE_WINDOW_MS = 2 * 60_000;
 
 /**
  * Creates the command stream, or brings an existing one's settings in line. Idempotent, safe
@@ -29,7 +32,7 @@ export async function ensureCommandStream(
     discard: DiscardPolicy.Old,
     num_replicas: settings.replicas,
     max_age: nanos(settings.maxAgeMs),
-    duplicate_window: nanos(settings.duplicateWindowMs ?? 2 * 60_000),
+    duplicate_window: nanos(settings.duplicateWindowMs ?? DUPLICATE_WINDOW_MS),
     allow_direct: true,
   };
   try {

@@ -5,6 +5,7 @@ import type { Lease, TransferRecord } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
 import { failTransfer, permanentCause } from './failure.js';
 import { LeaseKeeper } from './lease.js';
+import type { AssemblyResult } from './metrics.js';
 import { planAssembly } from './plan.js';
 import { finishComplete, replyToFin } from './results.js';
 import { readPlannedBytes, SegmentsLostError } from './segment-reader.js';
@@ -12,19 +13,9 @@ import { completeAlreadyStored, storedCompletion, storedFileTarget } from './sto
 
 /** Direct gets in flight per assembly (docs/design.md: 8 reached 151 MB/s here, far above what
  * one assembly writes; more only holds more message buffers in memory). */
-const READ_WINDOW = 8;
+export const READ_WINDOW = 8;
 
-export type AssemblyResult =
-  | 'complete'
-  | 'already_stored'
-  | 'incomplete_waiting'
-  | 'incomplete'
-  | 'checksum_mismatch'
-  | 'segments_lost'
-  | 'lease_lost'
-  | 'handed_over'
-  | 'retry'
-  | 'failed';
+export type { AssemblyResult } from './metrics.js';
 
 /**
  * Assembles a transfer whose lease this process holds: checks exact coverage, streams the

@@ -2,6 +2,9 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '@mqft/config';
 import type { AssemblerMetrics } from './metrics.js';
 
+/** How often the backlog gauges are refreshed (every replica asks NATS). */
+export const BACKLOG_POLL_MS = 5000;
+
 /** Publishes the shared consumer's backlog as gauges (the HPA scales assemblers on it). */
 export function watchConsumerBacklog(
   jsm: JetStreamManager,
@@ -9,7 +12,7 @@ export function watchConsumerBacklog(
   durable: string,
   metrics: AssemblerMetrics,
   logger: Logger,
-  intervalMs = 5000,
+  intervalMs = BACKLOG_POLL_MS,
 ): () => void {
   const timer = setInterval(() => {
     jsm.consumers

@@ -4,13 +4,13 @@ import type { AssemblerContext } from './context.js';
 import { LEAVES_MESSAGE_UNREFERENCED, RECORDERS } from './record/index.js';
 
 /** Redelivery delay after a failure to record (Redis down, say): back off, do not spin. */
-const NAK_DELAY_MS = 2000;
+export const NAK_DELAY_MS = 2000;
 /**
  * Messages pulled ahead of recording. Counted in messages, not bytes: with `max_bytes`,
  * nats.js 3.4 let the pull lapse under load (pending in the hundreds, nothing waiting, for
  * 30–45 s; measured by the benchmarks). 8 × a stored message (≤ max_payload) bounds memory.
  */
-const PULL_MAX_MESSAGES = 8;
+export const PULL_MAX_MESSAGES = 8;
 /**
  * How long one pull request lives. nats.js notices a pull the server forgot (the consumer's
  * leader was killed: its pending pulls die with it) only after two missed idle heartbeats

@@ -4,25 +4,9 @@ import type { Lease, TransferRecord } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
 import { replyToFin } from './results.js';
 import { storedFileTarget } from './stored-file.js';
+import type { FailureCause } from './metrics.js';
 
-/**
- * Why a transfer ended failed (docs/protocol.md "Failed transfers"): a bounded word, the
- * label of mqft_assembler_failed_transfers_total and the record's `failCause`.
- * - storage_refused: storage refuses this object for good (its key, its metadata);
- * - invalid_data: the transfer's own data cannot be processed (a RangeError: a device's
- *   metadata nested too deep to serialise, say);
- * - retries_exhausted: MQFT_ASSEMBLY_MAX_ATTEMPTS attempts failed (storage or NATS unavailable);
- * - assembler_died: MQFT_ASSEMBLY_MAX_DEATHS holders lost the lease while assembling it.
- */
-export type FailureCause =
-  'storage_refused' | 'invalid_data' | 'retries_exhausted' | 'assembler_died';
-
-export const FAILURE_CAUSES: readonly FailureCause[] = [
-  'storage_refused',
-  'invalid_data',
-  'retries_exhausted',
-  'assembler_died',
-];
+export type { FailureCause } from './metrics.js';
 
 /** The cause when no later attempt can succeed; undefined for a failure worth retrying. */
 export function permanentCause(err: unknown): FailureCause | undefined {

@@ -1,5 +1,47 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+/** The values of the assemblies counter's `result` label (docs/operations.md lists them). */
+export const ASSEMBLY_RESULTS = [
+  'complete',
+  'already_stored',
+  'incomplete_waiting',
+  'incomplete',
+  'checksum_mismatch',
+  'segments_lost',
+  'lease_lost',
+  'handed_over',
+  'retry',
+  'failed',
+] as const;
+export type AssemblyResult = (typeof ASSEMBLY_RESULTS)[number];
+
+/**
+ * The values of the failed transfers counter's `cause` label: why a transfer ended failed
+ * (docs/protocol.md "Failed transfers"), also kept as the record's `failCause`.
+ * - storage_refused: storage refuses this object for good (its key, its metadata);
+ * - invalid_data: the transfer's own data cannot be processed (a RangeError: a device's
+ *   metadata nested too deep to serialise, say);
+ * - retries_exhausted: MQFT_ASSEMBLY_MAX_ATTEMPTS attempts failed (storage or NATS unavailable);
+ * - assembler_died: MQFT_ASSEMBLY_MAX_DEATHS holders lost the lease while assembling it.
+ */
+export const FAILURE_CAUSES = [
+  'storage_refused',
+  'invalid_data',
+  'retries_exhausted',
+  'assembler_died',
+] as const;
+export type FailureCause = (typeof FAILURE_CAUSES)[number];
+
+/** The values of the storage errors counter's `operation` label. */
+export const STORAGE_ERROR_OPERATIONS = ['storage', 'verify', 'other'] as const;
+export type StorageErrorOperation = (typeof STORAGE_ERROR_OPERATIONS)[number];
+
+/** A counter whose label values, not only its label names, the compiler checks. */
+type CounterOf<Labels extends Record<string, string>> = Omit<
+  Counter<Extract<keyof Labels, string>>,
+  'inc'
+> & { inc(labels: Labels, value?: number): void };
+
 /** The assembler's metrics; labels are bounded (kinds, outcomes, reasons), never ids. */
 export function createAssemblerMetrics(registry: Registry) {
   const registers = [registry];
@@ -19,16 +61,16 @@ export function createAssemblerMetrics(registry: Registry) {
     }),
     assemblies: new Counter({
       name: 'mqft_assembler_assemblies_total',
-      help: 'Assembly attempts by result (complete, incomplete_waiting, incomplete, checksum_mismatch, segments_lost, already_stored, lease_lost, handed_over, retry, failed)',
+      help: `Assembly attempts by result (${ASSEMBLY_RESULTS.join(', ')})`,
       labelNames: ['result'] as const,
       registers,
-    }),
+    }) as CounterOf<{ result: AssemblyResult }>,
     failedTransfers: new Counter({
       name: 'mqft_assembler_failed_transfers_total',
-      help: 'Transfers ended failed (no retry without end), by cause (storage_refused, invalid_data, retries_exhausted, assembler_died)',
+      help: `Transfers ended failed (no retry without end), by cause (${FAILURE_CAUSES.join(', ')})`,
       labelNames: ['cause'] as const,
       registers,
-    }),
+    }) as CounterOf<{ cause: FailureCause }>,
     assemblySeconds: new Histogram({
       name: 'mqft_assembler_assembly_seconds',
       help: 'Duration of successful assemblies',
@@ -47,10 +89,10 @@ export function createAssemblerMetrics(registry: Registry) {
     }),
     storageErrors: new Counter({
       name: 'mqft_assembler_storage_errors_total',
-      help: 'Storage operations that failed',
+      help: `Storage operations that failed (${STORAGE_ERROR_OPERATIONS.join(', ')})`,
       labelNames: ['operation'] as const,
       registers,
-    }),
+    }) as CounterOf<{ operation: StorageErrorOperation }>,
     consumerPending: new Gauge({
       name: 'mqft_assembler_consumer_pending',
       help: 'Messages in the stream not yet delivered to the assembler consumer (backlog)',

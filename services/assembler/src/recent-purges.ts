@@ -1,5 +1,5 @@
 /** How long purges are remembered: a NATS reconnect within it does them again. */
-const RECENT_PURGE_MS = 30_000;
+export const RECENT_PURGE_MS = 30_000;
 /** How long after its purge a transfer's subject is checked for leftovers (once). */
 export const LEFTOVER_CHECK_MS = 5_000;
 

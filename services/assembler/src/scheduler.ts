@@ -1,17 +1,25 @@
 import { sleep } from '@mqft/config';
+import type { Lease } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
 import { AssemblyAdmission } from './admission.js';
 import { assembleTransfer } from './assemble.js';
-import { failTransfer } from './failure.js';
+import { failTransfer, permanentCause } from './failure.js';
 import { planAssembly } from './plan.js';
 import { replyToFin } from './results.js';
 
 /** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
-const SWEEP_INTERVAL_MS = 1000;
+export const SWEEP_INTERVAL_MS = 1000;
 /** Due transfers one sweep claims at most (each is admitted or deferred by its size). */
 const SWEEP_BATCH = 16;
 /** A transfer without room now is due again after this (any assembler may take it). */
 const DEFER_MS = 250;
+/**
+ * A failed attempt whose lease was no longer ours (or whose transfer completed meanwhile) is
+ * looked at again after this, to finish what is left.
+ */
+const RETRY_AFTER_FAILURE_MS = 3000;
+/** How often handing a failed attempt's lease back is tried while Redis is unavailable. */
+const HAND_BACK_RETRY_MS = 500;
 
 /**
  * Runs assemblies with bounded concurrency (AssemblyAdmission: large files by count, small
@@ -24,7 +32,10 @@ export class AssemblyScheduler {
   private readonly running = new Map<string, Promise<void>>();
   private readonly shutdown = new AbortController();
   private timer: NodeJS.Timeout | undefined;
-  private sweeping = false;
+  /** The sweep in flight, if any. */
+  private sweeping: Promise<void> | undefined;
+  /** Requests sent to the due index, not yet written there. */
+  private readonly deferring = new Set<Promise<void>>();
   private draining = false;
   private readonly admission: AssemblyAdmission;
 
@@ -40,15 +51,17 @@ export class AssemblyScheduler {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+    this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
   }
 
   request(key: string): void {
     if (this.running.has(key)) return;
     if (this.draining || this.running.size >= this.admission.capacity) {
-      this.ctx.due
+      const deferred: Promise<void> = this.ctx.due
         .scheduleCheck(key, Date.now())
-        .catch((err: unknown) => this.ctx.logger.error({ err, key }, 'could not schedule'));
+        .catch((err: unknown) => this.ctx.logger.error({ err, key }, 'could not schedule'))
+        .finally(() => this.deferring.delete(deferred));
+      this.deferring.add(deferred);
       return;
     }
     const attempt = this.attempt(key)
@@ -60,7 +73,7 @@ export class AssemblyScheduler {
         this.ctx.metrics.activeAssemblies.set(this.running.size);
         // A slot is free: take the next due transfer now, not at the next tick (a burst of
         // small files otherwise drains at one per slot per second).
-        if (!this.draining) void this.sweep();
+        if (!this.draining) this.sweep();
       });
     this.running.set(key, attempt);
     this.ctx.metrics.activeAssemblies.set(this.running.size);
@@ -98,21 +111,108 @@ export class AssemblyScheduler {
       await this.settleNotReady(key);
       return;
     }
-    await due.scheduleCheck(key, now + 2 * config.leaseTtl);
-    const record = await store.get(key);
-    if (!record) return;
-    if (taken.deaths >= config.assemblyMaxDeaths) {
-      // Poison detection: the holders before died while assembling it; do not try a third.
-      const log = this.ctx.logger.child({ key, clientId: record.clientId, fileId: record.fileId });
-      const result = await failTransfer(this.ctx, taken.lease, record, 'assembler_died', [], log, {
-        deaths: taken.deaths,
-      });
+    try {
+      await due.scheduleCheck(key, now + 2 * config.leaseTtl);
+      const record = await store.get(key);
+      if (!record) return;
+      if (taken.deaths >= config.assemblyMaxDeaths) {
+        // Poison detection: the holders before died while assembling it; do not try again.
+        const log = this.ctx.logger.child({
+          key,
+          clientId: record.clientId,
+          fileId: record.fileId,
+        });
+        const result = await failTransfer(
+          this.ctx,
+          taken.lease,
+          record,
+          'assembler_died',
+          [],
+          log,
+          {
+            deaths: taken.deaths,
+          },
+        );
+        metrics.assemblies.inc({ result });
+        return;
+      }
+      this.ctx.events.publish({ key, state: 'assembling' });
+      const result = await assembleTransfer(this.ctx, taken.lease, record, this.shutdown.signal);
       metrics.assemblies.inc({ result });
-      return;
+    } catch (err) {
+      await this.handBack(taken.lease, err);
+      throw err;
     }
-    this.ctx.events.publish({ key, state: 'assembling' });
-    const result = await assembleTransfer(this.ctx, taken.lease, record, this.shutdown.signal);
-    metrics.assemblies.inc({ result });
+  }
+
+  /**
+   * The attempt failed on its way (a Redis master's failover: "Connection is closed",
+   * CLUSTERDOWN; its own error path may have failed too): give the lease back and make the
+   * transfer due again soon. Left leased, it waited for the lease watchdog, two lease TTLs
+   * (a minute by default), while its device's fins were answered by nothing (state
+   * 'assembling'): test/cluster/failover.int.test.ts, redis-master, gave up after 30 fins.
+   * Tried until Redis answers, at most one lease TTL (the lease has lapsed by then).
+   * No retry without end here either: the attempt counts (MQFT_ASSEMBLY_MAX_ATTEMPTS, with its
+   * back-off), and an error no attempt can overcome (permanentCause) fails the transfer.
+   */
+  private async handBack(lease: Lease, err: unknown): Promise<void> {
+    const { store, due, config, metrics, logger } = this.ctx;
+    const giveUpAt = Date.now() + config.leaseTtl;
+    const cause = permanentCause(err);
+    for (;;) {
+      try {
+        const retried = cause
+          ? undefined
+          : await store.retry(lease, {
+              now: Date.now(),
+              maxAttempts: config.assemblyMaxAttempts,
+              delayMs: config.assemblyRetryDelay,
+              maxDelayMs: config.assemblyRetryMaxDelay,
+            });
+        if (retried?.status === 'retry') {
+          await due.scheduleCheck(lease.key, retried.retryAt);
+          metrics.assemblies.inc({ result: 'retry' });
+          return;
+        }
+        if (retried?.status === 'lost') {
+          // Not ours, or no longer assembling (its completion was recorded): the check only
+          // finishes what is left (purge, quota).
+          await due.scheduleCheck(lease.key, Date.now() + RETRY_AFTER_FAILURE_MS);
+          metrics.assemblies.inc({ result: 'lease_lost' });
+          return;
+        }
+        const record = await store.get(lease.key);
+        if (!record) return;
+        const log = logger.child({
+          key: lease.key,
+          clientId: record.clientId,
+          fileId: record.fileId,
+        });
+        const result = await failTransfer(
+          this.ctx,
+          lease,
+          record,
+          cause ?? 'retries_exhausted',
+          [],
+          log,
+          {
+            err,
+            ...(retried ? { attempts: retried.attempts } : {}),
+          },
+        );
+        metrics.assemblies.inc({ result });
+        return;
+      } catch (retryErr) {
+        if (Date.now() >= giveUpAt || this.shutdown.signal.aborted) {
+          logger.warn(
+            { err: retryErr, key: lease.key },
+            'lease not handed back; the watchdog takes over',
+          );
+          return;
+        }
+        await sleep(HAND_BACK_RETRY_MS, this.shutdown.signal);
+      }
+    }
   }
 
   /** Facts are missing: keep waiting within the fin grace, else answer the fin. */
@@ -160,23 +260,28 @@ export class AssemblyScheduler {
     await due.unschedule(key);
   }
 
-  private async sweep(): Promise<void> {
+  /** Claims due transfers for the free room and requests them; one sweep at a time. */
+  private sweep(): void {
     const free = Math.min(SWEEP_BATCH, this.admission.capacity - this.running.size);
     if (this.sweeping || free <= 0 || this.draining) return;
-    this.sweeping = true;
+    this.sweeping = this.claimDue(free).finally(() => {
+      this.sweeping = undefined;
+    });
+  }
+
+  private async claimDue(free: number): Promise<void> {
     try {
       const keys = await this.ctx.due.claimDue(Date.now(), free, this.ctx.config.leaseTtl);
       for (const key of keys) this.request(key);
     } catch (err) {
       this.ctx.logger.warn({ err }, 'due index sweep failed');
-    } finally {
-      this.sweeping = false;
     }
   }
 
   /**
    * Stops taking work; lets running assemblies finish within `graceMs`, then stops them, which
-   * hands their transfers back (lease released, due now) to the other assemblers.
+   * hands their transfers back (lease released, due now) to the other assemblers. Resolves once
+   * nothing it started talks to Redis any more (a sweep in flight hands its claims back too).
    */
   async stop(graceMs: number): Promise<void> {
     this.draining = true;
@@ -185,5 +290,7 @@ export class AssemblyScheduler {
     const timedOut = await Promise.race([all.then(() => false), sleep(graceMs).then(() => true)]);
     this.shutdown.abort(new Error('shutting down'));
     if (timedOut) await all;
+    await this.sweeping;
+    await Promise.allSettled([...this.deferring]);
   }
 }

@@ -196,6 +196,7 @@ describe('assembleTransfer', () => {
       location: record?.location,
     });
     expect(await readLocation(record!.location!)).toEqual(content);
+    expect(await t.holdsQuota(first.key)).toBe(false);
   });
 
   it('storage failing: released to wait, due again after the back-off (retry)', async () => {

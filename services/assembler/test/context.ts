@@ -10,11 +10,12 @@ import { Registry } from 'prom-client';
 import { transferKey, type TransferId } from '@mqft/protocol';
 import {
   clientActiveKey,
-  createRedis,
-  dueIndexKey,
+  clientPartOf,
   ClientQuotas,
   CreatedIndexes,
+  createRedis,
   DueIndex,
+  dueIndexKey,
   RebuildLock,
   StateEpoch,
   TransferStore,
@@ -120,14 +121,18 @@ export class TestAssembler {
     await ensureCommandStream(jsm, { name: config.stream, replicas: 1, maxAgeMs: 10 * 60_000 });
     const redis = createRedis(sharedRedisUrl());
     const backend = createStorage(config.storage);
+    const prefix = config.redisPrefix;
     return new TestAssembler(config, nc, jetstream(nc), redis, storageDir, {
       config,
-      store: new TransferStore(redis, config.redisPrefix),
-      due: new DueIndex(redis, config.redisPrefix),
-      quotas: new ClientQuotas(redis, config.redisPrefix),
-      indexes: new CreatedIndexes(redis, config.redisPrefix),
-      epoch: new StateEpoch(redis, config.redisPrefix),
-      rebuildLock: new RebuildLock(redis, config.redisPrefix),
+      store: new TransferStore(redis, prefix),
+      due: new DueIndex(redis, prefix),
+      quotas: new ClientQuotas(redis, prefix),
+      indexes: new CreatedIndexes(redis, prefix, {
+        maxListed: config.maxListedTransfers,
+        maxListedPerClient: config.maxListedPerClient,
+      }),
+      epoch: new StateEpoch(redis, prefix),
+      rebuildLock: new RebuildLock(redis, prefix),
       jsm,
       storage: options.storage ? options.storage(backend) : backend,
       owner: `test-${randomUUID().slice(0, 8)}`,
@@ -182,8 +187,7 @@ export class TestAssembler {
 
   /** Whether the transfer counts against its client's quota. */
   async holdsQuota(key: string): Promise<boolean> {
-    const clientPart = key.slice(0, key.indexOf('.'));
-    const active = clientActiveKey(this.config.redisPrefix, clientPart);
+    const active = clientActiveKey(this.config.redisPrefix, clientPartOf(key));
     return (await this.redis.zscore(active, key)) !== null;
   }
 

@@ -151,12 +151,15 @@ describe('assembly failures end the transfer', () => {
           backend,
           () => new StorageError('storage down', { code: 'io', retryable: true }),
         )),
-      config: { assemblyMaxAttempts: 4, assemblyRetryDelay: 300, assemblyRetryMaxDelay: 500 },
+      config: { assemblyMaxAttempts: 4, assemblyRetryDelay: 1000, assemblyRetryMaxDelay: 1500 },
     });
     startScheduler();
     const transfer = t.transfer();
     await transfer.upload(testBytes(1_000));
-    await waitFor(() => failing!.begins.length === 1, { what: 'the first attempt' });
+    await waitFor(async () => (await t.ctx.store.get(transfer.key))?.retryAt !== undefined, {
+      what: 'the first attempt failed and backing off',
+    });
+    expect(failing!.begins).toHaveLength(1);
     // A device resending fin while it hears nothing: must not bring the next attempt forward.
     expect(await t.record(await transfer.fin(1_000))).toBe('ready');
 
@@ -165,8 +168,8 @@ describe('assembly failures end the transfer', () => {
     const { begins } = failing!;
     expect(begins).toHaveLength(4);
     const gaps = begins.slice(1).map((at, i) => at - begins[i]!);
-    // 300, 600 capped at 500, 500 (a sweep each second may add up to one second).
-    for (const [i, least] of [300, 500, 500].entries())
+    // 1000, 2000 capped at 1500, 1500 (a sweep each second may add up to one second).
+    for (const [i, least] of [1000, 1500, 1500].entries())
       expect(gaps[i]).toBeGreaterThanOrEqual(least);
     expect(await t.metric('mqft_assembler_assemblies_total', { result: 'retry' })).toBe(3);
     expect(await t.metric('mqft_assembler_assemblies_total', { result: 'failed' })).toBe(1);

@@ -44,6 +44,7 @@ describe('control API: WatchTransfers', () => {
       length: 33,
       now: Date.now(),
       ttlMs: TTL_MS,
+      create: true,
     });
     h.publishEvent(other, 'receiving');
     h.publishEvent(k2, 'receiving');
@@ -107,6 +108,7 @@ describe('control API: WatchTransfers', () => {
         length: 4,
         now: Date.now() + 5,
         ttlMs: TTL_MS,
+        create: true,
       });
       h.publishEvent(key, 'receiving');
 

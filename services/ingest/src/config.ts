@@ -38,7 +38,7 @@ export type IngestConfig = ConfigOf<typeof ingestConfigSchema>;
 /**
  * The configuration, and a refusal of the unsafe pairing: in the emqx layout a device names
  * itself in the `clientid` user property, which only a broker that sets or checks it makes
- * trustworthy (docs/security.md "emqx layout"); starting so needs MQFT_TRUST_CLIENTID_PROPERTY.
+ * trustworthy (docs/security.md "`emqx` layout (EMQX-compatible topics)"); starting so needs MQFT_TRUST_CLIENTID_PROPERTY.
  */
 export function loadIngestConfig(
   env: Record<string, string | undefined> = process.env,

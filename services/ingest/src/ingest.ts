@@ -41,7 +41,10 @@ export interface Ingest extends StartedService {
 }
 
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
-const SEVEN_DAYS_S = 7 * 24 * 3600;
+/** Session Expiry Interval of the subscriber sessions. */
+export const SESSION_EXPIRY_SECONDS = 7 * 24 * 3600;
+/** How long a JetStream publish is retried before the device is told `unavailable`. */
+export const PUBLISH_RETRY_BUDGET_MS = 10_000;
 
 /** Starts one ingest process: NATS and the stream first, then the MQTT subscribers. */
 export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): Promise<Ingest> {
@@ -72,7 +75,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       maxPayload: () => nats.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
       publisher: createStreamPublisher(jetstream(nats), {
         stream: config.stream,
-        retryBudgetMs: deps.retryBudgetMs ?? 10_000,
+        retryBudgetMs: deps.retryBudgetMs ?? PUBLISH_RETRY_BUDGET_MS,
         metrics,
         logger,
       }),
@@ -86,7 +89,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       clientIdBase: config.mqttClientId,
       connections: config.ingestConnections,
       filters: config.mqttSubscription,
-      sessionExpirySeconds: deps.sessionExpirySeconds ?? SEVEN_DAYS_S,
+      sessionExpirySeconds: deps.sessionExpirySeconds ?? SESSION_EXPIRY_SECONDS,
       logger,
       onMessage,
       onInFlight: (delta) => (delta > 0 ? metrics.inFlight.inc() : metrics.inFlight.dec()),

@@ -12,8 +12,8 @@ export interface SegmentPart {
 
 /** Room left in a NATS message for the headers of a stored segment part. */
 export function partHeaderMargin(key: string): number {
-  // NATS/1.0, Mqft-Kind, Mqft-Offset and the fixed parts of Nats-Msg-Id take under 200 bytes;
-  // the key appears twice (Mqft-Key and Nats-Msg-Id).
+  // NATS/1.0, Mqft-Kind, Mqft-Offset and Nats-Msg-Id (a UUID) take under 200 bytes; the key
+  // appears once (Mqft-Key) and is counted twice, for headroom.
   return 2 * key.length + 1024;
 }
 

@@ -61,7 +61,7 @@ export const LEAVES_MESSAGE_UNREFERENCED: Readonly<Record<RecordOutcome, boolean
   file_too_large: false,
   not_authorized: false,
   assembly_failed: false,
-  quota_exceeded: false,
+  quota_exceeded: true,
   busy: false,
   segments_lost: false,
   recorded: false,

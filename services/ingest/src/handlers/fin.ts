@@ -3,7 +3,8 @@ import type { Handler } from './types.js';
 
 /**
  * fin: only the size limit is checked here; completeness and the checksum are the
- * assembler's to judge, and it answers. No msgID: a re-sent fin must be evaluated again.
+ * assembler's to judge, and it answers. The Nats-Msg-Id is per publish (publisher.ts), so a
+ * device's resent fin is a new stream message and is evaluated again.
  */
 export const handleFin: Handler<'fin'> = ({ command, key, reply }, limits) => {
   if (command.size > limits.maxFileSize) {

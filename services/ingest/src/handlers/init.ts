@@ -3,7 +3,8 @@ import type { Handler } from './types.js';
 
 /**
  * init: the metadata is checked here (a malformed one is answered at once) but stored as the
- * device sent it. No msgID: a repeated init is a resume the assembler answers again.
+ * device sent it. The Nats-Msg-Id is per publish (publisher.ts), so a repeated init is stored
+ * again: a resume the assembler answers again.
  */
 export const handleInit: Handler<'init'> = ({ payload, key, reply }, limits) => {
   try {
