@@ -1,4 +1,9 @@
-import { parseTransferKey, type ReasonDescription, type TransferId } from '@mqft/protocol';
+import {
+  isReasonDescription,
+  parseTransferKey,
+  type ReasonDescription,
+  type TransferId,
+} from '@mqft/protocol';
 import type { ReplyTo, StreamCommand } from '@mqft/stream';
 
 /** A stream message as the recording handlers see it. */
@@ -61,6 +66,7 @@ export const LEAVES_MESSAGE_UNREFERENCED: Readonly<Record<RecordOutcome, LeftBeh
   filemeta_conflict: false,
   file_too_large: false,
   not_authorized: false,
+  assembly_failed: false,
   quota_exceeded: 'copy',
   busy: false,
   segments_lost: false,
@@ -76,6 +82,13 @@ export const LEAVES_MESSAGE_UNREFERENCED: Readonly<Record<RecordOutcome, LeftBeh
   waiting: false,
   assembling: false,
 };
+
+/** What a command of a failed transfer is answered with: the recorded errorReason. */
+export function failedReason(errorReason: string): ReasonDescription {
+  return isReasonDescription(errorReason) && errorReason !== 'success'
+    ? errorReason
+    : 'assembly_failed';
+}
 
 /** Every outcome, for the metric's label values and the docs. */
 export const RECORD_OUTCOMES = Object.keys(LEAVES_MESSAGE_UNREFERENCED) as RecordOutcome[];
