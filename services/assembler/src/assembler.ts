@@ -22,14 +22,14 @@ import {
   TransferStore,
 } from '@mqft/state';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
 import type { AssemblerConfig } from './config.js';
-import { purgeLeftoversOfRecent, purgesSettled, repurgeRecent } from './assemble.js';
 import { CommandConsumer } from './consumer.js';
 import type { AssemblerContext, ResultSender } from './context.js';
 import { createEventPublisher } from './events.js';
 import { createAssemblerMetrics } from './metrics.js';
-import { LEFTOVER_CHECK_MS } from './recent-purges.js';
+import { Purger } from './purger.js';
 import { AssemblyScheduler } from './scheduler.js';
 import { watchConsumerBacklog } from './backlog.js';
 import { StateRecovery } from './recovery.js';
@@ -107,16 +107,13 @@ export async function startAssembler(
     events: createEventPublisher(nc, config.stream, logger),
     metrics,
     logger,
+    purger: new Purger({ jsm, stream: config.stream, logger }),
     owner,
     // Called only once messages flow, after the scheduler below exists.
     requestAssembly: (key) => scheduler.request(key),
   };
-  void (async () => {
-    for await (const status of nc.status()) {
-      if (status.type === 'reconnect') void repurgeRecent(ctx);
-    }
-  })();
-  const leftoverChecks = setInterval(() => void purgeLeftoversOfRecent(ctx), LEFTOVER_CHECK_MS);
+  const stopRepurging = repurgeOnReconnect(nc, ctx.purger, logger);
+  ctx.purger.startLeftoverChecks();
   const scheduler = new AssemblyScheduler(ctx);
   scheduler.start();
   const js = jetstream(nc);
@@ -145,13 +142,36 @@ export async function startAssembler(
       await consumer.stop();
       await recovery.stop();
       await scheduler.stop(config.shutdownGrace);
-      await purgesSettled();
-      clearInterval(leftoverChecks);
+      await stopRepurging();
+      await ctx.purger.stop();
       await endMqtt(mqtt);
       await nc.drain();
       redis.disconnect();
       await storage.close();
       logger.info('assembler stopped');
     },
+  };
+}
+
+/**
+ * Has the purger redo its recent purges whenever NATS reconnects (see RecentPurges). The
+ * returned function ends the watch.
+ */
+function repurgeOnReconnect(
+  nc: NatsConnection,
+  purger: Purger,
+  logger: Logger,
+): () => Promise<void> {
+  const statuses = nc.status();
+  const watch = (async () => {
+    for await (const status of statuses) {
+      if (status.type === 'reconnect') purger.repurgeRecent();
+    }
+  })().catch((err: unknown) => logger.warn({ err }, 'NATS status watch ended'));
+  return async () => {
+    // nats.js's status iterator has stop() (not in its declared type); draining the
+    // connection ends it too.
+    (statuses as { stop?: () => void }).stop?.();
+    await watch;
   };
 }

@@ -1,7 +1,9 @@
+import { sleep } from '@mqft/config';
 import type { AssemblerContext } from './context.js';
 import { AssemblyAdmission } from './admission.js';
-import { assembleTransfer, purgeCompleted, replyToFin } from './assemble.js';
+import { assembleTransfer } from './assemble.js';
 import { planAssembly } from './plan.js';
+import { replyToFin } from './results.js';
 
 /** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
 export const SWEEP_INTERVAL_MS = 1000;
@@ -102,7 +104,7 @@ export class AssemblyScheduler {
     if (record?.state === 'complete') {
       // Its assembler died between marking it complete and purging (test/chaos,
       // assembler-kill): the lease watchdog brings it here to finish that part.
-      await purgeCompleted(this.ctx, key);
+      await this.ctx.purger.purgeCompleted(key);
       await quotas.release(key);
     }
     if (
@@ -167,5 +169,3 @@ export class AssemblyScheduler {
     if (timedOut) await all;
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -1,0 +1,188 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@mqft/test-support';
+import { AssemblyScheduler } from '../src/scheduler.js';
+import {
+  readLocation,
+  TestAssembler,
+  testBytes,
+  WatchedStorage,
+  type TestAssemblerOptions,
+} from './context.js';
+
+// The scheduler of one in-process assembler: requests, the due index it sweeps, its bounds
+// and its shutdown.
+describe('AssemblyScheduler', () => {
+  let t: TestAssembler;
+  let scheduler: AssemblyScheduler | undefined;
+  let storage: WatchedStorage;
+
+  /** A context whose assembly requests go to a started scheduler. */
+  const start = async (options: TestAssemblerOptions = {}) => {
+    t = await TestAssembler.create({
+      ...options,
+      storage: (backend) => (storage = new WatchedStorage(backend)),
+    });
+    const started = new AssemblyScheduler(t.ctx);
+    t.ctx.requestAssembly = (key) => started.request(key);
+    started.start();
+    scheduler = started;
+    return started;
+  };
+  const finAnswered = (key: string) =>
+    waitFor(() => t.resultsFor(key, 'fin').length > 0, { what: `the fin of ${key} answered` });
+
+  afterEach(async () => {
+    await scheduler?.stop(1_000);
+    scheduler = undefined;
+    await t?.close();
+  });
+
+  it('assembles a transfer as soon as its last fact is recorded', async () => {
+    await start();
+    const content = testBytes(1_500);
+    const transfer = t.transfer();
+    await transfer.upload(content);
+    await finAnswered(transfer.key);
+    const { location } = (await t.ctx.store.get(transfer.key)) ?? {};
+    expect(t.resultsFor(transfer.key, 'fin')).toEqual([{ reason: 'success', location }]);
+    expect(await readLocation(location ?? '')).toEqual(content);
+    expect(await t.metric('mqft_assembler_assemblies_total', { result: 'complete' })).toBe(1);
+    await waitFor(() => scheduler?.active === 0, { what: 'no assembly running' });
+    expect(await t.metric('mqft_assembler_active_assemblies')).toBe(0);
+  });
+
+  it.each([
+    { files: 'larger than a part (by count)', size: 3_000 },
+    { files: 'of at most one part (by bytes)', size: 600 },
+  ])(
+    'runs at most MQFT_ASSEMBLY_CONCURRENCY assemblies of files $files; the others wait in the due index',
+    async ({ size }) => {
+      // One slot; a part of 1 KiB: 3,000 bytes is a large file, two of 600 bytes exceed the
+      // small files' budget of 1 slot × 1 KiB.
+      const s = await start({ config: { assemblyConcurrency: 1, storagePartSize: 1024 } });
+      t.ctx.requestAssembly = () => undefined; // requested all at once below
+      const transfers = [1, 2, 3].map(() => t.transfer());
+      for (const [i, transfer] of transfers.entries()) {
+        await transfer.upload(testBytes(size, i), { segmentSize: 500 });
+      }
+      for (const transfer of transfers) s.request(transfer.key);
+      for (const transfer of transfers) await finAnswered(transfer.key);
+      for (const [i, transfer] of transfers.entries()) {
+        const { location } = (await t.ctx.store.get(transfer.key)) ?? {};
+        expect(t.resultsFor(transfer.key, 'fin')).toEqual([{ reason: 'success', location }]);
+        expect(await readLocation(location ?? '')).toEqual(testBytes(size, i));
+      }
+      expect(storage.maxOpen).toBe(1);
+    },
+  );
+
+  it('answers a fin whose grace ran out, from the due index, with the missing ranges', async () => {
+    await start({ config: { finGrace: 300 } });
+    const transfer = t.transfer();
+    await t.record(await transfer.init());
+    await t.record(await transfer.seg(0, testBytes(4)));
+    expect(await t.record(await transfer.fin(10))).toBe('waiting');
+    await finAnswered(transfer.key);
+    expect(t.resultsFor(transfer.key, 'fin')).toEqual([
+      { reason: 'incomplete', missing: [[4, 10]] },
+    ]);
+    expect(await t.metric('mqft_assembler_assemblies_total', { result: 'incomplete' })).toBe(1);
+    expect(await t.dueAt(transfer.key)).toBeUndefined();
+    expect(await t.ctx.store.get(transfer.key)).toMatchObject({
+      state: 'receiving',
+      errorReason: 'incomplete',
+      missing: [[4, 10]],
+    });
+  });
+
+  it('retries an assembly that storage failed, from the due index', async () => {
+    await start();
+    await mkdir(t.storageDir, { recursive: true });
+    await writeFile(join(t.storageDir, '%tmp'), 'in the way');
+    const transfer = t.transfer();
+    await transfer.upload(testBytes(100));
+    await waitFor(
+      async () => (await t.metric('mqft_assembler_assemblies_total', { result: 'retry' })) === 1,
+      { what: 'a failed attempt' },
+    );
+    expect(t.resultsFor(transfer.key, 'fin')).toEqual([]);
+    await rm(join(t.storageDir, '%tmp'));
+    await finAnswered(transfer.key);
+    expect(t.resultsFor(transfer.key, 'fin')).toEqual([
+      { reason: 'success', location: (await t.ctx.store.get(transfer.key))?.location },
+    ]);
+    expect(await t.metric('mqft_assembler_assemblies_total', { result: 'retry' })).toBe(1);
+  });
+
+  it('finishes the purge of a transfer whose assembler died after completing it', async () => {
+    const s = await start();
+    t.ctx.requestAssembly = () => undefined;
+    const transfer = t.transfer();
+    await transfer.upload(testBytes(100));
+    const lease = await t.lease(transfer.key);
+    const done = { location: 'file:///elsewhere', size: 100, checksum: 'ab', now: Date.now() };
+    expect((await t.ctx.store.complete(lease, done)).status).toBe('complete');
+    // Died here: the segments are in the stream, the slot taken, the watchdog due.
+    expect(await t.storedMessages(transfer.key)).toBe(3);
+    await t.ctx.due.scheduleCheck(transfer.key, Date.now());
+    s.request(transfer.key);
+    await waitFor(async () => (await t.dueAt(transfer.key)) === undefined, {
+      what: 'the watchdog entry gone',
+    });
+    expect(await t.storedMessages(transfer.key)).toBe(0);
+    expect(await t.holdsQuota(transfer.key)).toBe(false);
+    expect(t.resultsFor(transfer.key, 'fin')).toEqual([]);
+  });
+
+  it('on stop, hands back an assembly that outlives the grace: released, due at once', async () => {
+    const s = await start();
+    const transfer = t.transfer();
+    storage.hold();
+    await transfer.upload(testBytes(3_000));
+    await waitFor(() => storage.writes === 1, { what: 'the first write held' });
+    const before = Date.now();
+    const stopped = s.stop(0);
+    // stop() aborts the assembly when its grace (a 0 ms timer, made first) fires; this timer
+    // fires after that one, so the write returns into an aborted assembly.
+    setTimeout(() => storage.release(), 0);
+    await stopped;
+    scheduler = undefined;
+
+    expect(await t.metric('mqft_assembler_assemblies_total', { result: 'handed_over' })).toBe(1);
+    expect(await t.ctx.store.get(transfer.key)).toMatchObject({
+      state: 'receiving',
+      finSize: 3_000,
+    });
+    const due = await t.dueAt(transfer.key);
+    expect(due).toBeGreaterThanOrEqual(before);
+    expect(due).toBeLessThanOrEqual(Date.now());
+    expect(storage.open).toBe(0);
+    expect(t.resultsFor(transfer.key, 'fin')).toEqual([]);
+    // Stopped: a new request goes to the due index at once, for another assembler (the fin
+    // alone would have made it due a lease TTL later).
+    const late = t.transfer();
+    await late.upload(testBytes(10));
+    await waitFor(async () => ((await t.dueAt(late.key)) ?? Infinity) <= Date.now(), {
+      what: 'the late transfer due now',
+    });
+    expect(s.active).toBe(0);
+  });
+
+  it('on stop, lets an assembly finish within the grace', async () => {
+    const s = await start();
+    const transfer = t.transfer();
+    storage.hold();
+    await transfer.upload(testBytes(3_000));
+    await waitFor(() => storage.writes === 1, { what: 'the first write held' });
+    const stopped = s.stop(10_000);
+    storage.release();
+    await stopped;
+    scheduler = undefined;
+    expect(await t.metric('mqft_assembler_assemblies_total', { result: 'complete' })).toBe(1);
+    expect(t.resultsFor(transfer.key, 'fin')).toEqual([
+      { reason: 'success', location: (await t.ctx.store.get(transfer.key))?.location },
+    ]);
+  });
+});
