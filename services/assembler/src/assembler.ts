@@ -22,7 +22,6 @@ import {
   TransferStore,
 } from '@mqft/state';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
 import type { AssemblerConfig } from './config.js';
 import { CommandConsumer } from './consumer.js';
@@ -69,8 +68,12 @@ export async function startAssembler(
     logger,
   });
 
-  const nats = watchNatsConnection(nc, logger);
   const jsm = await jetstreamManager(nc);
+  const purger = new Purger({ jsm, stream: config.stream, logger });
+  // nats-server may bring back what was purged just before it restarted (see RecentPurges).
+  const nats = watchNatsConnection(nc, logger, (connected) => {
+    if (connected) purger.repurgeRecent();
+  });
   await ensureCommandStream(jsm, {
     name: config.stream,
     replicas: config.streamReplicas,
@@ -107,13 +110,12 @@ export async function startAssembler(
     events: createEventPublisher(nc, config.stream, logger),
     metrics,
     logger,
-    purger: new Purger({ jsm, stream: config.stream, logger }),
+    purger,
     owner,
     // Called only once messages flow, after the scheduler below exists.
     requestAssembly: (key) => scheduler.request(key),
   };
-  const stopRepurging = repurgeOnReconnect(nc, ctx.purger, logger);
-  ctx.purger.startLeftoverChecks();
+  purger.startLeftoverChecks();
   const scheduler = new AssemblyScheduler(ctx);
   scheduler.start();
   const js = jetstream(nc);
@@ -142,36 +144,12 @@ export async function startAssembler(
       await consumer.stop();
       await recovery.stop();
       await scheduler.stop(config.shutdownGrace);
-      await stopRepurging();
-      await ctx.purger.stop();
+      await purger.stop();
       await endMqtt(mqtt);
       await nc.drain();
       redis.disconnect();
       await storage.close();
       logger.info('assembler stopped');
     },
-  };
-}
-
-/**
- * Has the purger redo its recent purges whenever NATS reconnects (see RecentPurges). The
- * returned function ends the watch.
- */
-function repurgeOnReconnect(
-  nc: NatsConnection,
-  purger: Purger,
-  logger: Logger,
-): () => Promise<void> {
-  const statuses = nc.status();
-  const watch = (async () => {
-    for await (const status of statuses) {
-      if (status.type === 'reconnect') purger.repurgeRecent();
-    }
-  })().catch((err: unknown) => logger.warn({ err }, 'NATS status watch ended'));
-  return async () => {
-    // nats.js's status iterator has stop() (not in its declared type); draining the
-    // connection ends it too.
-    (statuses as { stop?: () => void }).stop?.();
-    await watch;
   };
 }

@@ -27,6 +27,7 @@ export class Purger {
   private readonly recentPurges = new RecentPurges();
   private readonly running = new Set<Promise<void>>();
   private leftoverTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
   private readonly attempts: number;
   private readonly retryMs: number;
 
@@ -69,10 +70,13 @@ export class Purger {
     );
   }
 
-  /** Purges again, in the background, what was purged in the last 30 s: NATS reconnected. */
+  /**
+   * Purges again, in the background, what was purged in the last RECENT_PURGE_MS: NATS
+   * reconnected. Nothing after {@link stop}.
+   */
   repurgeRecent(now = Date.now()): void {
     const keys = this.recentPurges.recent(now);
-    if (keys.length === 0) return;
+    if (this.stopped || keys.length === 0) return;
     this.track(
       (async () => {
         for (const key of keys) await this.purgeCompleted(key);
@@ -109,6 +113,7 @@ export class Purger {
 
   /** Runs {@link checkLeftovers} every LEFTOVER_CHECK_MS until {@link stop}. */
   startLeftoverChecks(intervalMs = LEFTOVER_CHECK_MS): void {
+    if (this.stopped) return;
     this.leftoverTimer ??= setInterval(() => {
       this.track(this.checkLeftovers(), (err) =>
         this.options.logger.warn({ err }, 'leftover check failed'),
@@ -121,8 +126,12 @@ export class Purger {
     await Promise.allSettled([...this.running]);
   }
 
-  /** Ends the leftover checks and waits for the background work (for shutdown). */
+  /**
+   * Ends the leftover checks and the purges after reconnects, and waits for the background
+   * work (for shutdown).
+   */
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.leftoverTimer);
     this.leftoverTimer = undefined;
     await this.settled();

@@ -10,8 +10,14 @@ import { Registry } from 'prom-client';
 import { transferKey, type TransferId } from '@mqft/protocol';
 import {
   clientActiveKey,
+  clientPartOf,
+  ClientQuotas,
+  CreatedIndexes,
   createRedis,
+  DueIndex,
   dueIndexKey,
+  RebuildLock,
+  StateEpoch,
   TransferStore,
   type Lease,
   type RedisClient,
@@ -115,9 +121,15 @@ export class TestAssembler {
     await ensureCommandStream(jsm, { name: config.stream, replicas: 1, maxAgeMs: 10 * 60_000 });
     const redis = createRedis(sharedRedisUrl());
     const backend = createStorage(config.storage);
+    const prefix = config.redisPrefix;
     return new TestAssembler(config, nc, jetstream(nc), redis, storageDir, {
       config,
-      store: new TransferStore(redis, config.redisPrefix),
+      store: new TransferStore(redis, prefix),
+      due: new DueIndex(redis, prefix),
+      quotas: new ClientQuotas(redis, prefix),
+      indexes: new CreatedIndexes(redis, prefix),
+      epoch: new StateEpoch(redis, prefix),
+      rebuildLock: new RebuildLock(redis, prefix),
       jsm,
       storage: options.storage ? options.storage(backend) : backend,
       owner: `test-${randomUUID().slice(0, 8)}`,
@@ -172,8 +184,7 @@ export class TestAssembler {
 
   /** Whether the transfer counts against its client's quota. */
   async holdsQuota(key: string): Promise<boolean> {
-    const clientPart = key.slice(0, key.indexOf('.'));
-    const active = clientActiveKey(this.config.redisPrefix, clientPart);
+    const active = clientActiveKey(this.config.redisPrefix, clientPartOf(key));
     return (await this.redis.zscore(active, key)) !== null;
   }
 

@@ -127,6 +127,17 @@ describe('Purger', () => {
     expect(await t.storedMessages(transfer.key)).toBe(0);
   });
 
+  it('does not purge again after stop() (the assembler is shutting down)', async () => {
+    const transfer = t.transfer();
+    const p = purger();
+    await p.purgeCompleted(transfer.key, await published(transfer, 1));
+    await p.stop();
+    await transfer.seg(0, testBytes(4));
+    p.repurgeRecent();
+    await p.settled();
+    expect(await t.storedMessages(transfer.key)).toBe(1);
+  });
+
   it('startLeftoverChecks() runs the check by itself, once the purge is LEFTOVER_CHECK_MS old', async () => {
     const transfer = t.transfer();
     const p = purger();
