@@ -132,7 +132,7 @@ describe('hostile input', () => {
       ['$file/deep/init', deep(100_000), 0x83, 'invalid_filemeta_json'],
       [
         '$file/deep2/init',
-        `{"name":"d.bin","user_data":${deep(30_000)}}`,
+        `{"name":"d.bin","user_data":${deep(5_000)}}`,
         0x83,
         'invalid_filemeta',
       ],

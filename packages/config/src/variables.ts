@@ -121,6 +121,20 @@ export const MQFT_VARIABLES = {
     'largest segment payload accepted',
     1,
   ),
+  maxFilemetaBytes: vars.bytes(
+    'MQFT_MAX_FILEMETA_BYTES',
+    '16KiB',
+    'largest init payload (filemeta JSON) accepted; larger ones are answered 0x83 invalid_filemeta_json (at most 64KiB)',
+    1024,
+    64 * 1024,
+  ),
+  maxFilemetaDepth: vars.integer(
+    'MQFT_MAX_FILEMETA_DEPTH',
+    '16',
+    'deepest nesting of an init payload (the object itself is level 1), unknown fields included; deeper ones are answered 0x83 invalid_filemeta (at most 32: what a protobuf client of the API decodes)',
+    2,
+    32,
+  ),
   maxActiveTransfers: vars.integer(
     'MQFT_MAX_ACTIVE_TRANSFERS',
     '16',

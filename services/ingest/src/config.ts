@@ -18,6 +18,8 @@ export const ingestConfigSchema = {
   streamReplicas: V.streamReplicas,
   segmentsTtl: V.segmentsTtl,
   maxFileSize: V.maxFileSize,
+  maxFilemetaBytes: V.maxFilemetaBytes,
+  maxFilemetaDepth: V.maxFilemetaDepth,
   maxSegmentSize: V.maxSegmentSize,
   shutdownGrace: V.shutdownGrace,
   logLevel: V.logLevel,

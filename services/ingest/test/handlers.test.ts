@@ -4,7 +4,13 @@ import { HANDLERS, planCommand, type HandlerLimits, type Plan } from '../src/han
 import { decodeMessage, MAX_KEY_LENGTH, type CommandProperties } from '../src/message.js';
 
 const emqx = { layout: 'emqx' as const, prefix: 'mqft/in/' };
-const limits: HandlerLimits = { maxFileSize: 10_000, maxSegmentSize: 4_000, maxPartBytes: 1_500 };
+const limits: HandlerLimits = {
+  maxFileSize: 10_000,
+  maxSegmentSize: 4_000,
+  maxPartBytes: 1_500,
+  maxFilemetaBytes: 16 * 1024,
+  maxFilemetaDepth: 16,
+};
 const dev = (clientid: string, extra: CommandProperties = {}): CommandProperties => ({
   userProperties: { clientid },
   ...extra,
