@@ -32,7 +32,8 @@ export type ReasonDescription =
   | 'aborted'
   | 'quota_exceeded'
   | 'busy'
-  | 'segments_lost';
+  | 'segments_lost'
+  | 'too_many_segments';
 
 // One table, so that adding a description without deciding its code is a type error.
 const CODE_OF: Readonly<Record<ReasonDescription, ReasonCodeValue>> = {
@@ -55,6 +56,7 @@ const CODE_OF: Readonly<Record<ReasonDescription, ReasonCodeValue>> = {
   quota_exceeded: ReasonCode.Busy,
   busy: ReasonCode.Busy,
   segments_lost: ReasonCode.SegmentsLost,
+  too_many_segments: ReasonCode.Cancel,
 };
 
 export const REASON_DESCRIPTIONS: readonly ReasonDescription[] = Object.freeze(

@@ -23,7 +23,7 @@ export {
 } from './script.js';
 export { ALL_SCRIPTS, RELEASE_MODES, type ReleaseMode } from './scripts.js';
 export {
-  parseSegmentMap,
+  parseSegmentIndex,
   parseTransferRecord,
   readTransfer,
   recordFromHash,

@@ -36,22 +36,30 @@ function statusAndText<const S extends string>(r: ReplyReader, allowed: readonly
 }
 
 /**
- * Records where a segment's bytes are. `superseded`: the stream sequence of the copy this one
- * replaced and no assembly reads; 'duplicate': nothing references this message (a copy older
- * than the recorded one, or one below the seqFloor a reset set).
+ * Records where a segment's bytes are: `segs` is a sorted set, member `seq:length` scored by
+ * the segment's offset, so the planner pages through it in offset order (segmentPage) in
+ * memory independent of the segment count. `superseded`: the stream sequence of the copy this
+ * one replaced and no assembly reads; 'duplicate': nothing references this message (a copy
+ * older than the recorded one, or one below the seqFloor a reset set).
+ *
+ * A new offset beyond `maxSegments` (MQFT_MAX_SEGMENTS_PER_TRANSFER) fails the transfer at
+ * once, in this script: state 'failed', errorReason 'too_many_segments', its segments dropped;
+ * the reply is {'too_many_segments', finReply of a fin still waiting ('' if none)}. A segment
+ * of a failed transfer is answered {'failed', '', errorReason}.
  */
 export const recordSegment = defineScript({
   name: 'mqftRecordSegment',
   keys: ['meta', 'segs'],
-  argv: ['offset', 'seq', 'length', 'now', 'ttlMs'],
+  argv: ['offset', 'seq', 'length', 'now', 'ttlMs', 'maxSegments'],
   body: `${READY}
 local meta, segs = K.meta, K.segs
 local state = redis.call('HGET', meta, 'state')
-if state == 'complete' or state == 'aborted' or state == 'failed' then return {state, ''} end
+if state == 'failed' then return {state, '', redis.call('HGET', meta, 'errorReason') or ''} end
+if state == 'complete' or state == 'aborted' then return {state, ''} end
 local seq, len = tonumber(A.seq), tonumber(A.length)
 -- a copy from before a reset (redelivered late): its attempt was dropped and purged
 if seq < tonumber(redis.call('HGET', meta, 'seqFloor') or '0') then return {'duplicate', ''} end
-local prev = redis.call('HGET', segs, A.offset)
+local prev = redis.call('ZRANGEBYSCORE', segs, A.offset, A.offset)[1]
 local superseded = ''
 if prev then
   local pseq, plen = string.match(prev, '^(%d+):(%d+)$')
@@ -64,26 +72,42 @@ if prev then
   -- once, unless an assembly is reading it (then the purge at completion deletes it)
   touch(meta, A.now)
   redis.call('HINCRBY', meta, 'bytes', len - tonumber(plen))
+  redis.call('ZREM', segs, prev)
   if state ~= 'assembling' then superseded = tostring(pseq) end
 else
+  if tonumber(redis.call('HGET', meta, 'segCount') or '0') >= tonumber(A.maxSegments) then
+    touch(meta, A.now)
+    local reply = redis.call('HGET', meta, 'finReply') or ''
+    redis.call('HSET', meta, 'state', 'failed', 'errorReason', 'too_many_segments', 'bytes', 0,
+      'segCount', 0)
+    redis.call('HDEL', meta, 'finReply', 'finSize', 'finAt', 'finChecksum', 'missing')
+    redis.call('DEL', segs)
+    expire(meta, nil, A.ttlMs)
+    return {'too_many_segments', reply}
+  end
   touch(meta, A.now)
   redis.call('HINCRBY', meta, 'bytes', len)
   redis.call('HINCRBY', meta, 'segCount', 1)
 end
-redis.call('HSET', segs, A.offset, A.seq .. ':' .. A.length)
+redis.call('ZADD', segs, A.offset, A.seq .. ':' .. A.length)
 expire(meta, segs, A.ttlMs)
 return {is_ready(meta) and 'ready' or 'recorded', superseded}
 `,
   decode: (r) => {
-    const { status, text } = statusAndText(r, [
+    const [status, text, reason] = r.list(1, 3);
+    const s = r.oneOf(status, [
       'ready',
       'recorded',
       'duplicate',
       'complete',
       'aborted',
       'failed',
+      'too_many_segments',
     ]);
-    return text === '' ? { status } : { status, superseded: r.integer(text) };
+    if (s === 'failed') return { status: s, reason: r.text(reason) };
+    if (s === 'too_many_segments') return { status: s, finReply: r.text(text) };
+    const superseded = r.text(text);
+    return superseded === '' ? { status: s } : { status: s, superseded: r.integer(superseded) };
   },
 });
 
@@ -104,8 +128,9 @@ export const recordInit = defineScript({
   ],
   body: `${READY}
 local meta, segs = K.meta, K.segs
-local cur = redis.call('HMGET', meta, 'canonical', 'state')
+local cur = redis.call('HMGET', meta, 'canonical', 'state', 'errorReason')
 if cur[2] == 'aborted' then return {'aborted', 0} end
+if cur[2] == 'failed' then return {'failed', 0, cur[3] or ''} end
 if cur[1] then
   if cur[1] ~= A.canonical then return {'conflict', 0} end
   if cur[2] == 'complete' then return {'complete', 0} end
@@ -120,18 +145,19 @@ expire(meta, segs, A.ttlMs)
 return {'created', is_ready(meta) and 1 or 0}
 `,
   decode: (r) => {
-    const [status, ready] = r.list(2);
-    return {
-      status: r.oneOf(status, ['created', 'same', 'conflict', 'aborted', 'complete']),
-      ready: r.flag(ready),
-    };
+    const [status, ready, reason] = r.list(2, 3);
+    const s = r.oneOf(status, ['created', 'same', 'conflict', 'aborted', 'complete', 'failed']);
+    // 'failed': `reason` is why (errorReason), '' if none was recorded
+    return s === 'failed'
+      ? { status: s, ready: false, reason: r.text(reason) }
+      : { status: s, ready: r.flag(ready) };
   },
 });
 
 /**
  * Records the request for assembly. `checksum` is '' when fin gave none. The text of the reply
  * is the location (complete) or the first fin's time, from which the grace runs (assembling,
- * ready, waiting); '' for aborted and failed.
+ * ready, waiting), the errorReason for failed, '' for aborted.
  */
 export const recordFin = defineScript({
   name: 'mqftRecordFin',
@@ -141,7 +167,8 @@ export const recordFin = defineScript({
 local meta, segs = K.meta, K.segs
 local state = redis.call('HGET', meta, 'state')
 if state == 'complete' then return {'complete', redis.call('HGET', meta, 'location') or ''} end
-if state == 'aborted' or state == 'failed' then return {state, ''} end
+if state == 'aborted' then return {state, ''} end
+if state == 'failed' then return {state, redis.call('HGET', meta, 'errorReason') or ''} end
 touch(meta, A.now)
 redis.call('HSET', meta, 'finSize', A.size, 'finReply', A.reply)
 -- The grace runs from the first fin: a device retransmitting fin (no answer within its
@@ -165,7 +192,9 @@ return {is_ready(meta) and 'ready' or 'waiting', fin_at}
       'waiting',
     ]);
     if (status === 'complete') return { status, location: text };
-    if (status === 'aborted' || status === 'failed') return { status };
+    if (status === 'aborted') return { status };
+    // 'failed': the text is why (errorReason), '' if none was recorded
+    if (status === 'failed') return { status, reason: text };
     return { status, finAt: r.integer(text) };
   },
 });

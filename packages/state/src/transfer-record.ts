@@ -107,11 +107,15 @@ export interface SegmentLocation {
   length: number;
 }
 
-export function parseSegmentMap(hash: Record<string, string>): SegmentLocation[] {
+/**
+ * Reads the segment index (`ZRANGE … WITHSCORES`: member `seq:length`, score the offset)
+ * in the order Redis gave it: by offset.
+ */
+export function parseSegmentIndex(flat: readonly string[]): SegmentLocation[] {
   const segments: SegmentLocation[] = [];
-  for (const [offset, value] of Object.entries(hash)) {
-    const [seq, length] = value.split(':');
-    segments.push({ offset: Number(offset), seq: Number(seq), length: Number(length) });
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const [seq, length] = (flat[i] as string).split(':');
+    segments.push({ offset: Number(flat[i + 1]), seq: Number(seq), length: Number(length) });
   }
   return segments;
 }

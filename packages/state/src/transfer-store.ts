@@ -1,10 +1,11 @@
+import { DEFAULT_MAX_SEGMENTS_PER_TRANSFER } from '@mqft/protocol';
 import { transferKeys, type TransferKeys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import { scriptRunner, type ScriptRunner } from './script.js';
 import * as scripts from './scripts.js';
 import type { ReleaseMode } from './scripts.js';
 import {
-  parseSegmentMap,
+  parseSegmentIndex,
   readTransfer,
   type SegmentLocation,
   type TransferRecord,
@@ -45,9 +46,20 @@ export class TransferStore {
    */
   recordSegment(
     key: string,
-    s: { offset: number; seq: number; length: number; now: number; ttlMs: number },
+    s: {
+      offset: number;
+      seq: number;
+      length: number;
+      now: number;
+      ttlMs: number;
+      /** MQFT_MAX_SEGMENTS_PER_TRANSFER (its default if not given): a new offset past it fails the transfer. */
+      maxSegments?: number;
+    },
   ) {
-    return this.scripts.run(scripts.recordSegment, this.keys(key), s);
+    return this.scripts.run(scripts.recordSegment, this.keys(key), {
+      ...s,
+      maxSegments: s.maxSegments ?? DEFAULT_MAX_SEGMENTS_PER_TRANSFER,
+    });
   }
 
   async recordInit(
@@ -186,7 +198,31 @@ export class TransferStore {
     return readTransfer(this.redis, this.prefix, key);
   }
 
+  /** Every recorded segment, in offset order (tests, tools; the assembler pages: segmentPage). */
   async segments(key: string): Promise<SegmentLocation[]> {
-    return parseSegmentMap(await this.redis.hgetall(this.keys(key).segs));
+    return parseSegmentIndex(await this.redis.zrange(this.keys(key).segs, 0, -1, 'WITHSCORES'));
+  }
+
+  /**
+   * Up to `limit` recorded segments in offset order, from the first one whose offset is above
+   * `after` (from the first of all when `after` is undefined): one ZRANGEBYSCORE, so the
+   * assembler reads any number of segments in memory bounded by `limit`.
+   */
+  async segmentPage(
+    key: string,
+    after: number | undefined,
+    limit: number,
+  ): Promise<SegmentLocation[]> {
+    const from = after === undefined ? '-inf' : `(${after}`;
+    const page = await this.redis.zrangebyscore(
+      this.keys(key).segs,
+      from,
+      '+inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      limit,
+    );
+    return parseSegmentIndex(page);
   }
 }

@@ -21,6 +21,7 @@ export const assemblerConfigSchema = {
   maxFilemetaBytes: V.maxFilemetaBytes,
   maxFilemetaDepth: V.maxFilemetaDepth,
   maxActiveTransfers: V.maxActiveTransfers,
+  maxSegmentsPerTransfer: V.maxSegmentsPerTransfer,
   assemblyConcurrency: V.assemblyConcurrency,
   recordConcurrency: V.recordConcurrency,
   leaseTtl: V.leaseTtl,

@@ -2,7 +2,7 @@ import { sleep } from '@mqft/config';
 import type { AssemblerContext } from './context.js';
 import { AssemblyAdmission } from './admission.js';
 import { assembleTransfer } from './assemble.js';
-import { planAssembly } from './plan.js';
+import { checkCoverage } from './plan.js';
 import { replyToFin } from './results.js';
 
 /** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
@@ -122,7 +122,7 @@ export class AssemblyScheduler {
       await due.scheduleCheck(key, deadline);
       return;
     }
-    const { missing } = planAssembly(await store.segments(key), record.finSize);
+    const { missing, missingMore } = await checkCoverage(store, key, record.finSize);
     const expired = await store.expireFin(key, record.finAt, now, missing);
     if (expired.status === 'expired') {
       this.ctx.metrics.assemblies.inc({ result: 'incomplete' });
@@ -137,7 +137,11 @@ export class AssemblyScheduler {
         'fin grace ran out',
       );
       this.ctx.events.publish({ key, state: 'receiving', reason: 'incomplete' });
-      await replyToFin(this.ctx, key, expired.finReply, { reason: 'incomplete', missing });
+      await replyToFin(this.ctx, key, expired.finReply, {
+        reason: 'incomplete',
+        missing,
+        missingMore,
+      });
     }
     await due.unschedule(key);
   }

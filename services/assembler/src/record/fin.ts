@@ -1,6 +1,6 @@
 import { encodeReply, type StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
-import { answerable, type RecordOutcome, type StoredCommand } from './types.js';
+import { answerable, failureReason, type RecordOutcome, type StoredCommand } from './types.js';
 
 /**
  * fin: records the request for assembly. It is answered later, by whichever assembler
@@ -30,9 +30,12 @@ export async function recordFin(
       await ctx.sendResult(command.key, reply, { reason: 'success', location: result.location });
       return 'complete';
     case 'aborted':
-    case 'failed':
       await ctx.sendResult(command.key, reply, { reason: 'aborted' });
-      return result.status;
+      return 'aborted';
+    case 'failed':
+      // Why it failed (too_many_segments), else the generic 'aborted'.
+      await ctx.sendResult(command.key, reply, { reason: failureReason(result.reason) });
+      return 'failed';
     case 'ready':
       // The watchdog entry hands the transfer to another assembler if this one dies.
       await ctx.due.scheduleCheck(command.key, now + ctx.config.leaseTtl);

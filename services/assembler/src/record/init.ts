@@ -1,7 +1,7 @@
 import { canonicalFileMeta, clampSegmentsTtl, parseFileMeta, ProtocolError } from '@mqft/protocol';
 import type { StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
-import { answerable, type RecordOutcome, type StoredCommand } from './types.js';
+import { answerable, failureReason, type RecordOutcome, type StoredCommand } from './types.js';
 
 /**
  * init: admits the transfer against its client's quota, then merges the metadata. A repeated
@@ -65,6 +65,11 @@ export async function recordInit(
       await ctx.quotas.release(command.key);
       await ctx.sendResult(command.key, reply, { reason: 'aborted' });
       return 'aborted';
+    case 'failed':
+      // A failed transfer stays failed until its record expires: the device hears why.
+      await ctx.quotas.release(command.key);
+      await ctx.sendResult(command.key, reply, { reason: failureReason(result.reason) });
+      return 'failed';
     case 'complete':
       // A late copy (the device's retransmission, or ingest's publish retried through a stream
       // leader change) of the init of a finished transfer: success again, and the outcome

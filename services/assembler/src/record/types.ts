@@ -1,4 +1,9 @@
-import { parseTransferKey, type ReasonDescription, type TransferId } from '@mqft/protocol';
+import {
+  isReasonDescription,
+  parseTransferKey,
+  type ReasonDescription,
+  type TransferId,
+} from '@mqft/protocol';
 import type { ReplyTo, StreamCommand } from '@mqft/stream';
 
 /** A stream message as the recording handlers see it. */
@@ -58,6 +63,8 @@ export const LEAVES_MESSAGE_UNREFERENCED: Readonly<Record<RecordOutcome, boolean
   quota_exceeded: false,
   busy: false,
   segments_lost: false,
+  // seg past MQFT_MAX_SEGMENTS_PER_TRANSFER: the transfer failed, its messages are purged
+  too_many_segments: true,
   recorded: false,
   duplicate: true,
   ignored_complete: true,
@@ -84,4 +91,13 @@ export interface Answerable {
 export function answerable(command: StreamCommand): Answerable | undefined {
   const id = parseTransferKey(command.key);
   return command.reply && id ? { reply: command.reply, id } : undefined;
+}
+
+/** What a command of a failed transfer is answered: its recorded errorReason, else 'aborted'. */
+export function failureReason(
+  errorReason: string | undefined,
+): Exclude<ReasonDescription, 'success'> {
+  return errorReason !== undefined && isReasonDescription(errorReason) && errorReason !== 'success'
+    ? errorReason
+    : 'aborted';
 }
