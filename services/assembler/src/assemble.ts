@@ -165,7 +165,7 @@ async function settleIncomplete(
     await replyToFin(ctx, lease.key, released.finReply, {
       reason: 'incomplete',
       missing,
-      missingMore,
+      ...(missingMore ? { missingMore } : {}),
     });
   }
   await ctx.due.unschedule(lease.key);

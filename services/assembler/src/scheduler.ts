@@ -140,7 +140,7 @@ export class AssemblyScheduler {
       await replyToFin(this.ctx, key, expired.finReply, {
         reason: 'incomplete',
         missing,
-        missingMore,
+        ...(missingMore ? { missingMore } : {}),
       });
     }
     await due.unschedule(key);
