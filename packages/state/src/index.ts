@@ -16,11 +16,11 @@ export {
   ReplyReader,
   ScriptReplyError,
   ScriptRunner,
-  scriptRunner,
   type ScriptArgs,
   type ScriptDefinition,
   type ScriptKeys,
 } from './script.js';
+export { scriptRunner } from './runner.js';
 export { ALL_SCRIPTS, RELEASE_MODES, type ReleaseMode } from './scripts.js';
 export {
   parseSegmentIndex,

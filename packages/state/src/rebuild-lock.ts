@@ -1,6 +1,7 @@
 import { rebuildLockKey, stateEpochKey } from './keys.js';
 import type { RedisClient } from './redis.js';
-import { scriptRunner, type ScriptRunner } from './script.js';
+import { scriptRunner } from './runner.js';
+import type { ScriptRunner } from './script.js';
 import { releaseLock, renewLease } from './scripts.js';
 
 /**

@@ -134,18 +134,27 @@ type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
 /**
  * Runs scripts on one client: each is registered (ioredis `defineCommand`: EVALSHA, loading
- * the script on NOSCRIPT) the first time it runs, and its reply decoded.
+ * the script on NOSCRIPT) when the runner is made, and its reply decoded. Registering all at
+ * once matters: with auto-pipelining, a command defined after a pipeline of the same tick was
+ * made is missing from that pipeline, and ioredis then fails every callback of the pipeline
+ * with an uncaught TypeError (redis/ioredis#1931), which ends the process.
  */
 export class ScriptRunner {
   private readonly calls = new Map<string, ScriptCall>();
 
-  constructor(readonly redis: RedisClient) {}
+  constructor(
+    readonly redis: RedisClient,
+    scripts: readonly ScriptDefinition[] = [],
+  ) {
+    for (const script of scripts) this.register(script);
+  }
 
   async run<K extends string, A extends string, R>(
     script: ScriptDefinition<K, A, R>,
     keys: ScriptKeys<K>,
     args: ScriptArgs<A>,
   ): Promise<R> {
+    // A script not given at construction (a test's own) is registered on first use.
     const call = this.calls.get(script.name) ?? this.register(script);
     const reply = await call(
       ...script.keys.map((k) => keys[k]),
@@ -164,16 +173,4 @@ export class ScriptRunner {
     this.calls.set(script.name, bound);
     return bound;
   }
-}
-
-/** One runner per client, shared by the stores built on it. */
-const runners = new WeakMap<RedisClient, ScriptRunner>();
-
-export function scriptRunner(redis: RedisClient): ScriptRunner {
-  let runner = runners.get(redis);
-  if (!runner) {
-    runner = new ScriptRunner(redis);
-    runners.set(redis, runner);
-  }
-  return runner;
 }

@@ -1,7 +1,8 @@
 import { DEFAULT_MAX_SEGMENTS_PER_TRANSFER } from '@mqft/protocol';
 import { transferKeys, type TransferKeys } from './keys.js';
 import type { RedisClient } from './redis.js';
-import { scriptRunner, type ScriptRunner } from './script.js';
+import { scriptRunner } from './runner.js';
+import type { ScriptRunner } from './script.js';
 import * as scripts from './scripts.js';
 import type { ReleaseMode } from './scripts.js';
 import {
