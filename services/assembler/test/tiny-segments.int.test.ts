@@ -5,6 +5,7 @@ import { waitFor } from '@mqft/test-support';
 import { assembleTransfer } from '../src/assemble.js';
 import { AssemblyScheduler } from '../src/scheduler.js';
 import {
+  readLocation,
   TestAssembler,
   testBytes,
   type PublishedCommand,
@@ -159,7 +160,6 @@ describe('tiny segments', () => {
     );
     const expected = Buffer.concat(Array.from({ length: 20_000 }, (_, i) => testBytes(1, i)));
     const { location } = (await t.ctx.store.get(transfer.key)) ?? {};
-    const { readLocation } = await import('./context.js');
     expect(await readLocation(location ?? '')).toEqual(expected);
   });
 });
