@@ -14,7 +14,7 @@ export interface AssemblyPlan {
   missing: [number, number][];
 }
 
-/** Segments read from Redis per request while planning (docs/internals.md "Planning"). */
+/** Segments read from Redis per request while planning (docs/internals.md "Assembly"). */
 export const PLAN_PAGE_SIZE = 1_000;
 
 /**
