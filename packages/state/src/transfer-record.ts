@@ -26,13 +26,37 @@ export interface TransferRecord {
   updatedAt?: number;
   completedAt?: number;
   errorReason?: string;
+  /** The first missing ranges the last failed fin reported (MAX_MISSING_RANGES at most). */
   missing?: [number, number][];
+  /** More ranges were missing than `missing` lists. */
+  missingMore?: boolean;
   uploadId?: string;
   ttlMs?: number;
 }
 
 const num = (text: string | undefined): number | undefined =>
   text === undefined || text === '' ? undefined : Number(text);
+
+/**
+ * The stored `missing` field: `{"ranges": […], "more": true}` when the list was cut, else
+ * the ranges alone (`[[start, end], …]`, as before the cut existed).
+ */
+export function encodeMissing(missing: readonly [number, number][], more = false): string {
+  return JSON.stringify(more ? { ranges: missing, more: true } : missing);
+}
+
+function parseMissing(text: string | undefined): {
+  missing?: [number, number][];
+  missingMore?: boolean;
+} {
+  if (!text) return {};
+  const value = JSON.parse(text) as
+    [number, number][] | { ranges: [number, number][]; more?: boolean };
+  if (Array.isArray(value)) return { missing: value };
+  return value.more === true
+    ? { missing: value.ranges, missingMore: true }
+    : { missing: value.ranges };
+}
 
 export function parseTransferRecord(
   key: string,
@@ -62,7 +86,7 @@ export function parseTransferRecord(
     updatedAt: num(hash.updatedAt),
     completedAt: num(hash.completedAt),
     errorReason: hash.errorReason,
-    missing: hash.missing ? (JSON.parse(hash.missing) as [number, number][]) : undefined,
+    ...parseMissing(hash.missing),
     uploadId: hash.uploadId,
     ttlMs: num(hash.ttlMs),
   };

@@ -6,6 +6,7 @@ import type { ScriptRunner } from './script.js';
 import * as scripts from './scripts.js';
 import type { ReleaseMode } from './scripts.js';
 import {
+  encodeMissing,
   parseSegmentIndex,
   readTransfer,
   type SegmentLocation,
@@ -167,6 +168,8 @@ export class TransferStore {
       reason: string;
       now: number;
       missing?: [number, number][];
+      /** More ranges are missing than `missing` lists. */
+      missingMore?: boolean;
       /** reset only: stream sequences below this are purged and never recorded again. */
       seqFloor?: number;
     },
@@ -176,16 +179,22 @@ export class TransferStore {
       mode: r.mode,
       reason: r.reason,
       now: r.now,
-      missing: r.missing ? JSON.stringify(r.missing) : '',
+      missing: r.missing ? encodeMissing(r.missing, r.missingMore) : '',
       seqFloor: r.seqFloor ?? '',
     });
   }
 
-  expireFin(key: string, finAt: number, now: number, missing: [number, number][]) {
+  expireFin(
+    key: string,
+    finAt: number,
+    now: number,
+    missing: [number, number][],
+    missingMore = false,
+  ) {
     return this.scripts.run(scripts.expireFin, this.keys(key), {
       finAt,
       now,
-      missing: JSON.stringify(missing),
+      missing: encodeMissing(missing, missingMore),
     });
   }
 

@@ -159,6 +159,7 @@ async function settleIncomplete(
     reason: 'incomplete',
     now,
     missing,
+    missingMore,
   });
   if (released.status === 'released') {
     ctx.events.publish({ key: lease.key, state: 'receiving', reason: 'incomplete' });

@@ -123,7 +123,7 @@ export class AssemblyScheduler {
       return;
     }
     const { missing, missingMore } = await checkCoverage(store, key, record.finSize);
-    const expired = await store.expireFin(key, record.finAt, now, missing);
+    const expired = await store.expireFin(key, record.finAt, now, missing, missingMore);
     if (expired.status === 'expired') {
       this.ctx.metrics.assemblies.inc({ result: 'incomplete' });
       this.ctx.logger.info(

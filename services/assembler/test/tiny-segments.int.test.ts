@@ -127,7 +127,9 @@ describe('tiny segments', () => {
     expect(document.length).toBeLessThan(64 * KiB);
     expect(JSON.parse(document.toString('utf8'))).toMatchObject({ missing_more: true });
     // What Redis keeps (and the API shows) is bounded too.
-    expect((await t.ctx.store.get(transfer.key))?.missing).toHaveLength(MAX_MISSING_RANGES);
+    const record = await t.ctx.store.get(transfer.key);
+    expect(record?.missing).toHaveLength(MAX_MISSING_RANGES);
+    expect(record?.missingMore).toBe(true);
   });
 
   it('an assembly that finds gaps among many segments answers with the first ranges and the flag', async () => {
