@@ -12,6 +12,7 @@ import { upload } from '@mqft/client';
 import {
   bucketName,
   startMqftStack,
+  residentBytes,
   startS3rver,
   type MqftStack,
   type MqftStackOptions,
@@ -19,7 +20,6 @@ import {
   type ServerHandle,
 } from '@mqft/test-support';
 import { sha256 } from '../e2e/device.js';
-import { residentBytes } from '../e2e/process-memory.js';
 import { RawDevice } from './raw-device.js';
 
 export { RawDevice, type RawPublish, type ReceivedResult } from './raw-device.js';
@@ -104,10 +104,8 @@ export class HostileHarness {
       if (options.storage === 's3') {
         bucket = bucketName('mqft-hostile');
         s3 = await startS3rver({ buckets: [bucket] });
-        const endpoint = encodeURIComponent(s3.endpoint);
-        storage = `s3://${bucket}/up?endpoint=${endpoint}&region=${s3.region}&forcePathStyle=true`;
-        env.AWS_ACCESS_KEY_ID = s3.accessKeyId;
-        env.AWS_SECRET_ACCESS_KEY = s3.secretAccessKey;
+        storage = s3.storageUrl(bucket, 'up');
+        Object.assign(env, s3.serviceEnv);
       }
       const stack = await startMqftStack({
         storage,

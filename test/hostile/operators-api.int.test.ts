@@ -7,7 +7,7 @@ import {
   type ListTransfersResponse,
 } from '@mqft/api';
 import { canonicalFileMeta, transferKey } from '@mqft/protocol';
-import { createRedis, TransferStore } from '@mqft/state';
+import { CreatedIndexes, createRedis, TransferStore } from '@mqft/state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostileHarness } from './harness.js';
 
@@ -81,7 +81,10 @@ describe('hostile device: the operators’ API stays decodable', () => {
         now,
         ttlMs: 60_000,
       });
-      await store.indexTransfer(key, now);
+      await new CreatedIndexes(redis, h.stack.redisPrefix, {
+        maxListed: 1000,
+        maxListedPerClient: 1000,
+      }).indexTransfer(key, now);
     } finally {
       redis.disconnect();
     }

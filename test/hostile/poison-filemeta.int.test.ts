@@ -29,7 +29,7 @@ describe('hostile device: poison filemeta', () => {
     const init = await d.send('$file/poison/init', `{"name":"a.bin","size":1,"x":${deep}}`);
     expect(init).toMatchObject({ reason_code: 0x83, reason_description: 'invalid_filemeta' });
     expect(Date.now() - started).toBeLessThan(2_000);
-    // Nothing of it is kept: a segment and fin for it find no transfer to assemble.
+    // Refused by ingest: nothing reached the stream or Redis for the assembler to choke on.
     await h.afterCase();
   });
 

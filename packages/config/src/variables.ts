@@ -57,6 +57,11 @@ export const MQFT_VARIABLES = {
     'emqx',
     'scoped',
   ] as const),
+  trustClientIdProperty: vars.boolean(
+    'MQFT_TRUST_CLIENTID_PROPERTY',
+    'false',
+    "emqx layout only: true says the broker sets or checks each command's clientid user property (an EMQX rule, a HiveMQ interceptor), or that you accept that a device may act under any clientId (local demos, tests); ingest refuses MQFT_LAYOUT=emqx without it. Mosquitto cannot vouch for the property: use MQFT_LAYOUT=scoped with its ACL",
+  ),
   natsUrl: vars.url('MQFT_NATS_URL', 'nats://127.0.0.1:4222', 'NATS servers, comma-separated', [
     'nats:',
     'tls:',
@@ -138,7 +143,25 @@ export const MQFT_VARIABLES = {
   maxActiveTransfers: vars.integer(
     'MQFT_MAX_ACTIVE_TRANSFERS',
     '16',
-    'active transfers per client',
+    'active transfers per client: every transfer a command of any kind touches counts',
+    1,
+  ),
+  orphanTtl: vars.duration(
+    'MQFT_ORPHAN_TTL',
+    '60s',
+    'how long the state of a transfer lives, and holds its quota slot, while its init has not arrived (a segment, fin or abort came first)',
+    1000,
+  ),
+  maxListedTransfers: vars.integer(
+    'MQFT_MAX_LISTED_TRANSFERS',
+    '1000000',
+    'entries of the index ListTransfers reads for all clients; the oldest beyond are dropped from it',
+    1,
+  ),
+  maxListedPerClient: vars.integer(
+    'MQFT_MAX_LISTED_PER_CLIENT',
+    '10000',
+    "entries of one client's index for ListTransfers; the oldest beyond are dropped from it",
     1,
   ),
   maxSegmentsPerTransfer: vars.integer(

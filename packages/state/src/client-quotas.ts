@@ -1,8 +1,7 @@
 import { clientActiveKey, clientPartOf } from './keys.js';
 import type { RedisClient } from './redis.js';
-import { scriptRunner } from './runner.js';
 import type { ScriptRunner } from './script.js';
-import { admitTransfer } from './scripts.js';
+import { admitTransfer, scriptRunner } from './scripts.js';
 
 /**
  * Per-client quota of active transfers: each client's set of the transfers it holds, scored by

@@ -1,8 +1,7 @@
 import { dueIndexKey } from './keys.js';
 import type { RedisClient } from './redis.js';
-import { scriptRunner } from './runner.js';
 import type { ScriptRunner } from './script.js';
-import { claimDue } from './scripts.js';
+import { claimDue, scriptRunner } from './scripts.js';
 
 /**
  * The transfers that need a look at a given time (a fin's grace, the lease watchdog, a retry):

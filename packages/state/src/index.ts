@@ -20,8 +20,7 @@ export {
   type ScriptDefinition,
   type ScriptKeys,
 } from './script.js';
-export { scriptRunner } from './runner.js';
-export { ALL_SCRIPTS, RELEASE_MODES, type ReleaseMode } from './scripts.js';
+export { ALL_SCRIPTS, RELEASE_MODES, scriptRunner, type ReleaseMode } from './scripts.js';
 export {
   parseSegmentIndex,
   parseTransferRecord,
@@ -31,10 +30,10 @@ export {
   type TransferRecord,
   type TransferState,
 } from './transfer-record.js';
-export { TransferStore, type Lease } from './transfer-store.js';
+export { COMPLETE_KEEP_MS, TransferStore, type Lease } from './transfer-store.js';
 export { DueIndex } from './due-index.js';
 export { ClientQuotas } from './client-quotas.js';
-export { CreatedIndexes } from './created-indexes.js';
+export { CreatedIndexes, type CreatedIndexLimits } from './created-indexes.js';
 export { RebuildLock, StateEpoch } from './rebuild-lock.js';
 export {
   TransferQueries,

@@ -1,8 +1,7 @@
 import { rebuildLockKey, stateEpochKey } from './keys.js';
 import type { RedisClient } from './redis.js';
-import { scriptRunner } from './runner.js';
 import type { ScriptRunner } from './script.js';
-import { releaseLock, renewLease } from './scripts.js';
+import { releaseLock, renewLease, scriptRunner } from './scripts.js';
 
 /**
  * Whether Redis holds every transfer's state: set once the stream was replayed into it (or

@@ -133,18 +133,18 @@ export class ReplyReader {
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
 /**
- * Runs scripts on one client: each is registered (ioredis `defineCommand`: EVALSHA, loading
- * the script on NOSCRIPT) when the runner is made, and its reply decoded. Registering all at
- * once matters: with auto-pipelining, a command defined after a pipeline of the same tick was
- * made is missing from that pipeline, and ioredis then fails every callback of the pipeline
- * with an uncaught TypeError (redis/ioredis#1931), which ends the process.
+ * Runs scripts on one client, each reply decoded. The scripts are registered (ioredis
+ * `defineCommand`: EVALSHA, loading the script on NOSCRIPT) all at once, when the runner is
+ * made: ioredis's auto-pipelining copies the defined commands into each pipeline it opens, so
+ * a script defined later fails in a pipeline opened before ("pipeline[name] is not a
+ * function").
  */
 export class ScriptRunner {
   private readonly calls = new Map<string, ScriptCall>();
 
   constructor(
     readonly redis: RedisClient,
-    scripts: readonly ScriptDefinition[] = [],
+    scripts: readonly ScriptDefinition[],
   ) {
     for (const script of scripts) this.register(script);
   }
@@ -154,8 +154,8 @@ export class ScriptRunner {
     keys: ScriptKeys<K>,
     args: ScriptArgs<A>,
   ): Promise<R> {
-    // A script not given at construction (a test's own) is registered on first use.
-    const call = this.calls.get(script.name) ?? this.register(script);
+    const call = this.calls.get(script.name);
+    if (!call) throw new Error(`script ${script.name} is not registered on this runner`);
     const reply = await call(
       ...script.keys.map((k) => keys[k]),
       ...script.argv.map((a) => args[a]),
@@ -163,14 +163,12 @@ export class ScriptRunner {
     return script.decode(reply);
   }
 
-  private register(script: ScriptDefinition): ScriptCall {
+  private register(script: ScriptDefinition): void {
     // Redis and Cluster both have defineCommand; their union's overloads do not unify.
     const client = this.redis as Redis;
     client.defineCommand(script.name, { numberOfKeys: script.keys.length, lua: script.lua });
     const call = (client as unknown as Record<string, ScriptCall | undefined>)[script.name];
     if (!call) throw new Error(`script ${script.name} was not registered`);
-    const bound = call.bind(client);
-    this.calls.set(script.name, bound);
-    return bound;
+    this.calls.set(script.name, call.bind(client));
   }
 }

@@ -1,4 +1,5 @@
-import { defineScript, type ReplyReader } from './script.js';
+import type { RedisClient } from './redis.js';
+import { defineScript, ScriptRunner, type ReplyReader } from './script.js';
 
 /**
  * The Lua scripts of the transfer state, one typed definition each (script.ts): its KEYS, its
@@ -9,6 +10,10 @@ import { defineScript, type ReplyReader } from './script.js';
  * A transfer is "ready" when its facts are all present: init metadata, fin, and at least fin's
  * size in recorded bytes (a cheap O(1) necessary condition; the lease holder checks exact
  * coverage once, from the segment map).
+ *
+ * A segment, fin or abort for a transfer Redis does not know creates its state only when
+ * called with `create` = 1: without it, the script answers 'unknown' and writes nothing, so
+ * that the caller can first count the transfer against its client's quota (client-quotas.ts).
  */
 
 const READY = `
@@ -36,11 +41,12 @@ function statusAndText<const S extends string>(r: ReplyReader, allowed: readonly
 }
 
 /**
- * Records where a segment's bytes are: `segs` is a sorted set, member `seq:length` scored by
- * the segment's offset, so the planner pages through it in offset order (segmentPage) in
- * memory independent of the segment count. `superseded`: the stream sequence of the copy this
- * one replaced and no assembly reads; 'duplicate': nothing references this message (a copy
- * older than the recorded one, or one below the seqFloor a reset set).
+ * Records where a segment's bytes are ('unknown' for a transfer without state, unless
+ * `create`): `segs` is a sorted set, member `seq:length` scored by the segment's offset, so
+ * the planner pages through it in offset order (segmentPage) in memory independent of the
+ * segment count. `superseded`: the stream sequence of the copy this one replaced and no
+ * assembly reads; 'duplicate': nothing references this message (a copy older than the
+ * recorded one, or one below the seqFloor a reset set).
  *
  * A new offset beyond `maxSegments` (MQFT_MAX_SEGMENTS_PER_TRANSFER) fails the transfer at
  * once, in this script: state 'failed', errorReason 'too_many_segments', its segments dropped;
@@ -50,12 +56,13 @@ function statusAndText<const S extends string>(r: ReplyReader, allowed: readonly
 export const recordSegment = defineScript({
   name: 'mqftRecordSegment',
   keys: ['meta', 'segs'],
-  argv: ['offset', 'seq', 'length', 'now', 'ttlMs', 'maxSegments'],
+  argv: ['offset', 'seq', 'length', 'now', 'ttlMs', 'create', 'maxSegments'],
   body: `${READY}
 local meta, segs = K.meta, K.segs
 local state = redis.call('HGET', meta, 'state')
 if state == 'failed' then return {state, '', redis.call('HGET', meta, 'errorReason') or ''} end
 if state == 'complete' or state == 'aborted' then return {state, ''} end
+if not state and A.create ~= '1' then return {'unknown', ''} end
 local seq, len = tonumber(A.seq), tonumber(A.length)
 -- a copy from before a reset (redelivered late): its attempt was dropped and purged
 if seq < tonumber(redis.call('HGET', meta, 'seqFloor') or '0') then return {'duplicate', ''} end
@@ -103,7 +110,9 @@ return {is_ready(meta) and 'ready' or 'recorded', superseded}
       'aborted',
       'failed',
       'too_many_segments',
+      'unknown',
     ]);
+    if (s === 'unknown') return { status: s };
     if (s === 'failed') return { status: s, reason: r.text(reason) };
     if (s === 'too_many_segments') return { status: s, finReply: r.text(text) };
     const superseded = r.text(text);
@@ -155,20 +164,22 @@ return {'created', is_ready(meta) and 1 or 0}
 });
 
 /**
- * Records the request for assembly. `checksum` is '' when fin gave none. The text of the reply
+ * Records the request for assembly ('unknown' for a transfer without state, unless `create`).
+ * `checksum` is '' when fin gave none. The text of the reply
  * is the location (complete) or the first fin's time, from which the grace runs (assembling,
  * ready, waiting), the errorReason for failed, '' for aborted.
  */
 export const recordFin = defineScript({
   name: 'mqftRecordFin',
   keys: ['meta', 'segs'],
-  argv: ['size', 'checksum', 'reply', 'now', 'ttlMs', 'clientId', 'fileId'],
+  argv: ['size', 'checksum', 'reply', 'now', 'ttlMs', 'clientId', 'fileId', 'create'],
   body: `${READY}
 local meta, segs = K.meta, K.segs
 local state = redis.call('HGET', meta, 'state')
 if state == 'complete' then return {'complete', redis.call('HGET', meta, 'location') or ''} end
 if state == 'aborted' then return {state, ''} end
 if state == 'failed' then return {state, redis.call('HGET', meta, 'errorReason') or ''} end
+if not state and A.create ~= '1' then return {'unknown', ''} end
 touch(meta, A.now)
 redis.call('HSET', meta, 'finSize', A.size, 'finReply', A.reply)
 -- The grace runs from the first fin: a device retransmitting fin (no answer within its
@@ -190,8 +201,10 @@ return {is_ready(meta) and 'ready' or 'waiting', fin_at}
       'assembling',
       'ready',
       'waiting',
+      'unknown',
     ]);
     if (status === 'complete') return { status, location: text };
+    if (status === 'unknown') return { status };
     if (status === 'aborted') return { status };
     // 'failed': the text is why (errorReason), '' if none was recorded
     if (status === 'failed') return { status, reason: text };
@@ -200,17 +213,20 @@ return {is_ready(meta) and 'ready' or 'waiting', fin_at}
 });
 
 /**
- * Drops the transfer's state (a complete transfer stays complete). `finReply` is the reply of
+ * Drops the transfer's state (a complete transfer stays complete); a transfer without state
+ * gets an 'aborted' record (so that its late commands are ignored) only with `create`, else
+ * the answer is 'unknown'. `finReply` is the reply of
  * a fin that was still waiting, '' if none; `uploadId` the unfinished upload to abort.
  */
 export const recordAbort = defineScript({
   name: 'mqftRecordAbort',
   keys: ['meta', 'segs', 'lease'],
-  argv: ['now', 'ttlMs', 'clientId', 'fileId'],
+  argv: ['now', 'ttlMs', 'clientId', 'fileId', 'create'],
   body: `
 local meta, segs, lease = K.meta, K.segs, K.lease
 local state = redis.call('HGET', meta, 'state')
 if state == 'complete' then return {'complete', ''} end
+if not state and A.create ~= '1' then return {'unknown', '', ''} end
 local upload = redis.call('HGET', meta, 'uploadId') or ''
 -- A fin still waiting for its answer gets one: the transfer is aborted.
 local fin_reply = redis.call('HGET', meta, 'finReply') or ''
@@ -224,9 +240,11 @@ redis.call('PEXPIRE', meta, tonumber(A.ttlMs))
 return {'aborted', upload, fin_reply}
 `,
   decode: (r) => {
-    const [status, uploadId, finReply] = r.list(1, 3);
+    const [first, uploadId, finReply] = r.list(1, 3);
+    const status = r.oneOf(first, ['aborted', 'complete', 'unknown']);
+    if (status === 'unknown') return { status };
     return {
-      status: r.oneOf(status, ['aborted', 'complete']),
+      status,
       uploadId: r.text(uploadId),
       finReply: r.text(finReply),
     };
@@ -418,7 +436,7 @@ return {'expired', m[3] or ''}
 
 /**
  * Per-client quota of active transfers, on the client's active set (scored by when each entry
- * lapses). True when admitted (or already active).
+ * lapses). True when admitted (or already active). The set lives as long as its last entry.
  */
 export const admitTransfer = defineScript({
   name: 'mqftAdmitTransfer',
@@ -429,7 +447,8 @@ redis.call('ZREMRANGEBYSCORE', K.active, '-inf', A.now)
 local known = redis.call('ZSCORE', K.active, A.transferKey)
 if not known and redis.call('ZCARD', K.active) >= tonumber(A.max) then return 0 end
 redis.call('ZADD', K.active, A.lapseAt, A.transferKey)
-redis.call('PEXPIREAT', K.active, A.lapseAt)
+local last = redis.call('ZRANGE', K.active, -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', K.active, last[2])
 return 1
 `,
   decode: (r) => r.flag(),
@@ -451,6 +470,25 @@ return keys
   decode: (r) => r.strings(),
 });
 
+/**
+ * Lists a transfer in a created index (ZADD NX: the first time stays, so the order is stable)
+ * and keeps the index to its newest `max` entries; `keepMs` ('' for none): the index lapses
+ * that long after its last listing. Answers how many old entries were dropped.
+ */
+export const indexTransfer = defineScript({
+  name: 'mqftIndexTransfer',
+  keys: ['index'],
+  argv: ['transferKey', 'createdAt', 'max', 'keepMs'],
+  body: `
+redis.call('ZADD', K.index, 'NX', A.createdAt, A.transferKey)
+local over = redis.call('ZCARD', K.index) - tonumber(A.max)
+if over > 0 then redis.call('ZREMRANGEBYRANK', K.index, 0, over - 1) else over = 0 end
+if A.keepMs ~= '' then redis.call('PEXPIRE', K.index, tonumber(A.keepMs)) end
+return over
+`,
+  decode: (r) => r.integer(r.raw),
+});
+
 export const ALL_SCRIPTS = [
   recordSegment,
   recordInit,
@@ -466,4 +504,17 @@ export const ALL_SCRIPTS = [
   expireFin,
   admitTransfer,
   claimDue,
+  indexTransfer,
 ] as const;
+
+/** One runner per client, with every script above, shared by the stores built on it. */
+const runners = new WeakMap<RedisClient, ScriptRunner>();
+
+export function scriptRunner(redis: RedisClient): ScriptRunner {
+  let runner = runners.get(redis);
+  if (!runner) {
+    runner = new ScriptRunner(redis, ALL_SCRIPTS);
+    runners.set(redis, runner);
+  }
+  return runner;
+}

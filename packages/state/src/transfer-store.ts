@@ -1,9 +1,9 @@
 import { DEFAULT_MAX_SEGMENTS_PER_TRANSFER } from '@mqft/protocol';
 import { transferKeys, type TransferKeys } from './keys.js';
 import type { RedisClient } from './redis.js';
-import { scriptRunner } from './runner.js';
 import type { ScriptRunner } from './script.js';
 import * as scripts from './scripts.js';
+import { scriptRunner } from './scripts.js';
 import type { ReleaseMode } from './scripts.js';
 import {
   encodeMissing,
@@ -20,7 +20,8 @@ export interface Lease {
   value: string;
 }
 
-const COMPLETE_KEEP_MS = 7 * 24 * 3600_000;
+/** How long a complete transfer's record stays (GetTransfer, ListTransfers, late commands). */
+export const COMPLETE_KEEP_MS = 7 * 24 * 3600_000;
 
 /**
  * One transfer's state: every change goes through here, as one atomic script on the
@@ -45,6 +46,9 @@ export class TransferStore {
   /**
    * Records where a segment's bytes are. `superseded`: the stream sequence of the earlier copy
    * this one replaced (no longer referenced); 'duplicate': this copy is not referenced.
+   * `create` (here and in recordFin, recordAbort): whether a transfer Redis does not know may
+   * be created (it was admitted against its client's quota); without it, 'unknown'.
+   * `ttlMs` applies until an init gives the transfer its own.
    */
   recordSegment(
     key: string,
@@ -54,12 +58,14 @@ export class TransferStore {
       length: number;
       now: number;
       ttlMs: number;
+      create: boolean;
       /** MQFT_MAX_SEGMENTS_PER_TRANSFER (its default if not given): a new offset past it fails the transfer. */
       maxSegments?: number;
     },
   ) {
     return this.scripts.run(scripts.recordSegment, this.keys(key), {
       ...s,
+      create: s.create ? 1 : 0,
       maxSegments: s.maxSegments ?? DEFAULT_MAX_SEGMENTS_PER_TRANSFER,
     });
   }
@@ -95,16 +101,24 @@ export class TransferStore {
       ttlMs: number;
       clientId: string;
       fileId: string;
+      create: boolean;
     },
   ) {
     return this.scripts.run(scripts.recordFin, this.keys(key), {
       ...fin,
       checksum: fin.checksum ?? '',
+      create: fin.create ? 1 : 0,
     });
   }
 
-  recordAbort(key: string, a: { now: number; ttlMs: number; clientId: string; fileId: string }) {
-    return this.scripts.run(scripts.recordAbort, this.keys(key), a);
+  recordAbort(
+    key: string,
+    a: { now: number; ttlMs: number; clientId: string; fileId: string; create: boolean },
+  ) {
+    return this.scripts.run(scripts.recordAbort, this.keys(key), {
+      ...a,
+      create: a.create ? 1 : 0,
+    });
   }
 
   async acquireLease(

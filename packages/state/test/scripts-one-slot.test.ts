@@ -3,6 +3,7 @@ import { transferKey } from '@mqft/protocol';
 import {
   ALL_SCRIPTS,
   ClientQuotas,
+  CreatedIndexes,
   DueIndex,
   RebuildLock,
   TransferStore,
@@ -35,6 +36,7 @@ const REPLIES: Record<string, unknown> = {
   mqftExpireFin: ['expired', ''],
   mqftAdmitTransfer: 1,
   mqftClaimDue: [],
+  mqftIndexTransfer: 0,
 };
 
 interface ScriptCallRecord {
@@ -93,7 +95,14 @@ describe('every script touches keys of one slot', () => {
       const key = transferKey({ clientId: 'dev/ice-1', fileId: 'file{odd}.bin' });
       const lease: Lease = { key, token: 1, value: '1:me' };
       const now = 1_700_000_000_000;
-      await store.recordSegment(key, { offset: 0, seq: 1, length: 10, now, ttlMs: 1000 });
+      await store.recordSegment(key, {
+        offset: 0,
+        seq: 1,
+        length: 10,
+        now,
+        ttlMs: 1000,
+        create: true,
+      });
       await store.recordInit(key, {
         canonical: '{}',
         filemetaJson: '{}',
@@ -110,8 +119,9 @@ describe('every script touches keys of one slot', () => {
         ttlMs: 1000,
         clientId: 'dev/ice-1',
         fileId: 'file{odd}.bin',
+        create: true,
       });
-      await store.recordAbort(key, { now, ttlMs: 1000, clientId: 'c', fileId: 'f' });
+      await store.recordAbort(key, { now, ttlMs: 1000, clientId: 'c', fileId: 'f', create: true });
       await store.acquireLease(key, 'me', 1000, now);
       await store.renewLease(lease, 1000);
       await store.recordUpload(lease, 'u');
@@ -124,6 +134,10 @@ describe('every script touches keys of one slot', () => {
       const lock = new RebuildLock(client, prefix);
       await lock.renew('me', 1000);
       await lock.release('me');
+      await new CreatedIndexes(client, prefix, {
+        maxListed: 5,
+        maxListedPerClient: 5,
+      }).indexTransfer(key, now);
 
       // Every script ran at least once, with the number of keys it declares.
       const ran = new Set(calls.map((c) => c.script));

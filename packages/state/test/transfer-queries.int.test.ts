@@ -51,7 +51,7 @@ describe('TransferQueries on a real Redis', () => {
     redis = createRedis(sharedRedisUrl());
     store = new TransferStore(redis, prefix);
     queries = new TransferQueries(redis, prefix);
-    indexes = new CreatedIndexes(redis, prefix);
+    indexes = new CreatedIndexes(redis, prefix, { maxListed: 1000, maxListedPerClient: 1000 });
   });
   afterAll(async () => {
     const keys = await redis.keys(`${prefix}*`);

@@ -1,14 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transferKey } from '@mqft/protocol';
-import { sharedRedisUrl, uniqueName } from '@mqft/test-support';
+import { sharedRedisUrl, uniqueName, waitFor } from '@mqft/test-support';
 import {
   ClientQuotas,
+  clientPartOf,
+  COMPLETE_KEEP_MS,
+  CreatedIndexes,
   createRedis,
   defineScript,
   DueIndex,
   RebuildLock,
   ScriptReplyError,
-  scriptRunner,
+  ScriptRunner,
   TransferStore,
   type RedisClient,
 } from '../src/index.js';
@@ -32,9 +35,18 @@ describe('TransferStore on a real Redis', () => {
       ttlMs,
     });
   const fin = (key: string, size: number) =>
-    store.recordFin(key, { size, reply: 'r', now: now(), ttlMs, clientId: 'dev1', fileId: 'f' });
+    store.recordFin(key, {
+      size,
+      reply: 'r',
+      now: now(),
+      ttlMs,
+      clientId: 'dev1',
+      fileId: 'f',
+      create: true,
+    });
   const seg = async (key: string, offset: number, seq: number, length: number) =>
-    (await store.recordSegment(key, { offset, seq, length, now: now(), ttlMs })).status;
+    (await store.recordSegment(key, { offset, seq, length, now: now(), ttlMs, create: true }))
+      .status;
 
   beforeAll(() => {
     redis = createRedis(sharedRedisUrl());
@@ -65,7 +77,7 @@ describe('TransferStore on a real Redis', () => {
   it('counts a redelivered or replaced segment once, the later stream sequence winning', async () => {
     const key = freshKey();
     const record = (seq: number, length: number) =>
-      store.recordSegment(key, { offset: 0, seq, length, now: now(), ttlMs });
+      store.recordSegment(key, { offset: 0, seq, length, now: now(), ttlMs, create: true });
     expect(await record(10, 4)).toEqual({ status: 'recorded' });
     expect(await record(10, 4)).toEqual({ status: 'recorded' }); // redelivery: still referenced
     expect(await record(7, 9)).toEqual({ status: 'duplicate' }); // an older copy arriving late
@@ -83,7 +95,7 @@ describe('TransferStore on a real Redis', () => {
     await fin(key, 5);
     expect((await store.acquireLease(key, 'A', 10_000, now())).status).toBe('acquired');
     const record = (seq: number) =>
-      store.recordSegment(key, { offset: 0, seq, length: 5, now: now(), ttlMs });
+      store.recordSegment(key, { offset: 0, seq, length: 5, now: now(), ttlMs, create: true });
     expect(await record(8)).toEqual({ status: 'recorded' }); // the assembly reads seq 3
     expect(await store.segments(key)).toEqual([{ offset: 0, seq: 8, length: 5 }]);
     expect(await record(6)).toEqual({ status: 'duplicate' });
@@ -93,7 +105,15 @@ describe('TransferStore on a real Redis', () => {
     const key = freshKey();
     expect(await store.finSize(key)).toBeUndefined();
     const at = (t: number) =>
-      store.recordFin(key, { size: 8, reply: 'r', now: t, ttlMs, clientId: 'dev1', fileId: 'f' });
+      store.recordFin(key, {
+        size: 8,
+        reply: 'r',
+        now: t,
+        ttlMs,
+        clientId: 'dev1',
+        fileId: 'f',
+        create: true,
+      });
     expect(await at(1000)).toMatchObject({ status: 'waiting', finAt: 1000 });
     expect(await at(3000)).toMatchObject({ status: 'waiting', finAt: 1000 });
     expect((await store.get(key))?.finAt).toBe(1000);
@@ -143,9 +163,14 @@ describe('TransferStore on a real Redis', () => {
     await init(key);
     await fin(key, 0);
     const first = await store.acquireLease(key, 'A', 50, now());
-    await new Promise((r) => setTimeout(r, 120));
-    const second = await store.acquireLease(key, 'B', 10_000, now());
-    if (first.status !== 'acquired' || second.status !== 'acquired') throw new Error('no lease');
+    // B gets it once A's 50 ms have run out.
+    let second: Awaited<ReturnType<typeof store.acquireLease>> | undefined;
+    await waitFor(
+      async () =>
+        (second = await store.acquireLease(key, 'B', 10_000, now())).status === 'acquired',
+      { what: "B's lease after A's expired" },
+    );
+    if (first.status !== 'acquired' || second?.status !== 'acquired') throw new Error('no lease');
     expect(second.lease.token).toBeGreaterThan(first.lease.token);
     expect(
       (await store.complete(first.lease, { location: 'l', size: 0, checksum: 'c', now: now() }))
@@ -243,7 +268,15 @@ describe('TransferStore on a real Redis', () => {
     await init(key);
     await seg(key, 0, 1, 5);
     expect(
-      (await store.recordAbort(key, { now: now(), ttlMs, clientId: 'dev1', fileId: 'f' })).status,
+      (
+        await store.recordAbort(key, {
+          now: now(),
+          ttlMs,
+          clientId: 'dev1',
+          fileId: 'f',
+          create: true,
+        })
+      ).status,
     ).toBe('aborted');
     expect((await init(key)).status).toBe('aborted');
     expect((await fin(key, 5)).status).toBe('aborted');
@@ -324,14 +357,6 @@ describe('TransferStore on a real Redis', () => {
         return { status: r.oneOf(status, ['1']), keys: r.text(keys), args: r.text(args) };
       },
     });
-    const run = scriptRunner(redis);
-    const first = `${prefix}{k}:1`;
-    const second = `${prefix}{k}:2`;
-    expect(await run.run(echo, { second, first }, { c: 3, b: '2', a: 1 })).toEqual({
-      status: '1',
-      keys: `${first}|${second}`,
-      args: '123',
-    });
     const bogus = defineScript({
       name: 'mqftTestBogus',
       keys: ['k'],
@@ -339,6 +364,65 @@ describe('TransferStore on a real Redis', () => {
       body: `return {'finished', ''}`,
       decode: (r) => r.oneOf(r.list(2)[0], ['recorded', 'ready']),
     });
+    const run = new ScriptRunner(redis, [echo, bogus]);
+    const first = `${prefix}{k}:1`;
+    const second = `${prefix}{k}:2`;
+    expect(await run.run(echo, { second, first }, { c: 3, b: '2', a: 1 })).toEqual({
+      status: '1',
+      keys: `${first}|${second}`,
+      args: '123',
+    });
     await expect(run.run(bogus, { k: first }, {})).rejects.toBeInstanceOf(ScriptReplyError);
+  });
+
+  it('creates nothing for a transfer it does not know unless told to (the quota admitted it)', async () => {
+    const key = freshKey();
+    const t = now();
+    const id = { clientId: 'dev1', fileId: 'f' };
+    const seg = { offset: 0, seq: 1, length: 5, now: t, ttlMs };
+    const fin = { size: 5, reply: 'r', now: t, ttlMs, ...id };
+    expect(await store.recordSegment(key, { ...seg, create: false })).toEqual({
+      status: 'unknown',
+    });
+    expect(await store.recordFin(key, { ...fin, create: false })).toEqual({ status: 'unknown' });
+    expect(await store.recordAbort(key, { now: t, ttlMs, ...id, create: false })).toEqual({
+      status: 'unknown',
+    });
+    expect(await redis.exists(store.keys(key).meta, store.keys(key).segs)).toBe(0);
+    // Created when told to; from then on known, so `create` no longer matters.
+    expect((await store.recordSegment(key, { ...seg, create: true })).status).toBe('recorded');
+    expect((await store.recordFin(key, { ...fin, create: false })).status).toBe('waiting');
+    // A state without init lives for the TTL it was given, until init gives its own.
+    const orphanTtl = await redis.pttl(store.keys(key).meta);
+    expect(orphanTtl).toBeGreaterThan(0);
+    expect(orphanTtl).toBeLessThanOrEqual(ttlMs);
+  });
+
+  it('the quota set lives as long as its last-lapsing entry', async () => {
+    const quotas = new ClientQuotas(redis, prefix);
+    const long = transferKey({ clientId: 'dev-q', fileId: 'long' });
+    const short = transferKey({ clientId: 'dev-q', fileId: 'short' });
+    const t = now();
+    expect(await quotas.admit(long, t, t + 600_000, 2)).toBe(true);
+    expect(await quotas.admit(short, t, t + 5_000, 2)).toBe(true);
+    const active = `${prefix}client:{${long.slice(0, long.indexOf('.'))}}:active`;
+    expect(await redis.pttl(active)).toBeGreaterThan(500_000);
+  });
+
+  it('keeps each created index to its newest entries, and lets a client index lapse', async () => {
+    const indexes = new CreatedIndexes(redis, prefix, { maxListed: 5, maxListedPerClient: 3 });
+    const keys = Array.from({ length: 8 }, (_, i) =>
+      transferKey({ clientId: 'dev-idx', fileId: `i${i}` }),
+    );
+    for (const [i, key] of keys.entries()) await indexes.indexTransfer(key, 1000 + i);
+    expect(await redis.zrange(`${prefix}idx:created`, 0, -1)).toEqual(keys.slice(3));
+    const clientIndex = `${prefix}client:{${clientPartOf(keys[0] as string)}}:created`;
+    expect(await redis.zrange(clientIndex, 0, -1)).toEqual(keys.slice(5));
+    const ttl = await redis.pttl(clientIndex);
+    expect(ttl).toBeGreaterThan(COMPLETE_KEEP_MS - 60_000);
+    expect(ttl).toBeLessThanOrEqual(COMPLETE_KEEP_MS);
+    // Listing again keeps the first time, so the order stays stable.
+    await indexes.indexTransfer(keys[7] as string, 99_999);
+    expect(await redis.zscore(clientIndex, keys[7] as string)).toBe('1007');
   });
 });

@@ -21,6 +21,14 @@ export interface RedisClusterHandle {
   masters(): Promise<ServerHandle[]>;
   /** Waits until every running node reports `cluster_state:ok` (e.g. after a failover). */
   waitOk(timeoutMs?: number): Promise<void>;
+  /**
+   * Waits until every master has a replica whose link to it is up and synced: only such a
+   * replica can be promoted when its master dies. A node restarted a moment ago rejoins as a
+   * replica but is not one yet (its full sync is still to come); killing its master then is
+   * two failures at once, and the cluster stays down ("Disconnected from master for longer
+   * than allowed").
+   */
+  waitReplicasInSync(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -50,6 +58,8 @@ function startClusterNode(nodeTimeoutMs: number): Promise<ServerHandle> {
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf');
       args.push('--cluster-node-timeout', String(nodeTimeoutMs));
       args.push('--save', '', '--appendonly', 'no', '--daemonize', 'no');
+      // A replica's full sync starts at once, not after the default 5 s wait for more replicas.
+      args.push('--repl-diskless-sync-delay', '0');
       return { command: REDIS_BIN, args };
     },
     async ready(ctx) {
@@ -86,6 +96,29 @@ export async function startRedisCluster(
       { timeoutMs, intervalMs: 100, what: 'Redis Cluster state ok on every node' },
     );
   };
+  const waitReplicasInSync = async (timeoutMs = 15_000) => {
+    if (replicas === 0) return;
+    await waitFor(
+      async () => {
+        const running = nodes.filter((n) => n.running);
+        const infos = await Promise.all(running.map((n) => ask(n, 'INFO', 'replication')));
+        const inSync = infos.filter(
+          (info) =>
+            info.includes('role:slave') &&
+            info.includes('master_link_status:up') &&
+            info.includes('master_sync_in_progress:0'),
+        );
+        const masters = infos.filter((info) => info.includes('role:master'));
+        // Every master sees a replica online, and that many replicas see their link up.
+        return (
+          masters.length === 3 &&
+          masters.every((info) => /connected_slaves:[1-9]/.test(info)) &&
+          inSync.length >= 3 * replicas
+        );
+      },
+      { timeoutMs, intervalMs: 100, what: 'Redis Cluster replicas in sync' },
+    );
+  };
   try {
     const addresses = nodes.map((n) => `${n.host}:${n.port}`);
     await run(REDIS_CLI, [
@@ -97,20 +130,7 @@ export async function startRedisCluster(
       '--cluster-yes',
     ]);
     await waitOk();
-    if (replicas > 0) {
-      // Each replica must know its master is in sync before a failover can promote it.
-      await waitFor(
-        async () => {
-          const roles = await Promise.all(nodes.map((n) => ask(n, 'INFO', 'replication')));
-          return (
-            roles.filter((r) => r.includes('role:slave') && r.includes('master_link_status:up'))
-              .length ===
-            3 * replicas
-          );
-        },
-        { timeoutMs: 15_000, intervalMs: 100, what: 'Redis Cluster replicas in sync' },
-      );
-    }
+    await waitReplicasInSync();
   } catch (err) {
     await stop();
     throw err;
@@ -126,6 +146,7 @@ export async function startRedisCluster(
       return running.filter((_, i) => (roles[i] ?? '').includes('role:master'));
     },
     waitOk,
+    waitReplicasInSync,
     stop,
   };
 }

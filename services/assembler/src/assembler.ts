@@ -101,7 +101,10 @@ export async function startAssembler(
     store: new TransferStore(redis, config.redisPrefix),
     due: new DueIndex(redis, config.redisPrefix),
     quotas: new ClientQuotas(redis, config.redisPrefix),
-    indexes: new CreatedIndexes(redis, config.redisPrefix),
+    indexes: new CreatedIndexes(redis, config.redisPrefix, {
+      maxListed: config.maxListedTransfers,
+      maxListedPerClient: config.maxListedPerClient,
+    }),
     epoch: new StateEpoch(redis, config.redisPrefix),
     rebuildLock: new RebuildLock(redis, config.redisPrefix),
     jsm,

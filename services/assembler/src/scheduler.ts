@@ -1,4 +1,5 @@
 import { sleep } from '@mqft/config';
+import type { Lease } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
 import { AssemblyAdmission } from './admission.js';
 import { assembleTransfer } from './assemble.js';
@@ -11,6 +12,10 @@ export const SWEEP_INTERVAL_MS = 1000;
 const SWEEP_BATCH = 16;
 /** A transfer without room now is due again after this (any assembler may take it). */
 const DEFER_MS = 250;
+/** A leased attempt that failed (Redis or NATS unavailable) is due again after this. */
+const RETRY_AFTER_FAILURE_MS = 3000;
+/** How often handing a failed attempt's lease back is tried while Redis is unavailable. */
+const HAND_BACK_RETRY_MS = 500;
 
 /**
  * Runs assemblies with bounded concurrency (AssemblyAdmission: large files by count, small
@@ -23,7 +28,10 @@ export class AssemblyScheduler {
   private readonly running = new Map<string, Promise<void>>();
   private readonly shutdown = new AbortController();
   private timer: NodeJS.Timeout | undefined;
-  private sweeping = false;
+  /** The sweep in flight, if any. */
+  private sweeping: Promise<void> | undefined;
+  /** Requests sent to the due index, not yet written there. */
+  private readonly deferring = new Set<Promise<void>>();
   private draining = false;
   private readonly admission: AssemblyAdmission;
 
@@ -39,15 +47,17 @@ export class AssemblyScheduler {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+    this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
   }
 
   request(key: string): void {
     if (this.running.has(key)) return;
     if (this.draining || this.running.size >= this.admission.capacity) {
-      this.ctx.due
+      const deferred: Promise<void> = this.ctx.due
         .scheduleCheck(key, Date.now())
-        .catch((err: unknown) => this.ctx.logger.error({ err, key }, 'could not schedule'));
+        .catch((err: unknown) => this.ctx.logger.error({ err, key }, 'could not schedule'))
+        .finally(() => this.deferring.delete(deferred));
+      this.deferring.add(deferred);
       return;
     }
     const attempt = this.attempt(key)
@@ -59,7 +69,7 @@ export class AssemblyScheduler {
         this.ctx.metrics.activeAssemblies.set(this.running.size);
         // A slot is free: take the next due transfer now, not at the next tick (a burst of
         // small files otherwise drains at one per slot per second).
-        if (!this.draining) void this.sweep();
+        if (!this.draining) this.sweep();
       });
     this.running.set(key, attempt);
     this.ctx.metrics.activeAssemblies.set(this.running.size);
@@ -89,12 +99,46 @@ export class AssemblyScheduler {
       else await this.settleNotReady(key);
       return;
     }
-    await due.scheduleCheck(key, now + 2 * config.leaseTtl);
-    const record = await store.get(key);
-    if (!record) return;
-    this.ctx.events.publish({ key, state: 'assembling' });
-    const result = await assembleTransfer(this.ctx, taken.lease, record, this.shutdown.signal);
-    metrics.assemblies.inc({ result });
+    try {
+      await due.scheduleCheck(key, now + 2 * config.leaseTtl);
+      const record = await store.get(key);
+      if (!record) return;
+      this.ctx.events.publish({ key, state: 'assembling' });
+      const result = await assembleTransfer(this.ctx, taken.lease, record, this.shutdown.signal);
+      metrics.assemblies.inc({ result });
+    } catch (err) {
+      await this.handBack(taken.lease);
+      throw err;
+    }
+  }
+
+  /**
+   * The attempt failed on its way (a Redis master's failover: "Connection is closed",
+   * CLUSTERDOWN; its own error path may have failed too): give the lease back and make the
+   * transfer due again soon. Left leased, it waited for the lease watchdog, two lease TTLs
+   * (a minute by default), while its device's fins were answered by nothing (state
+   * 'assembling'): test/cluster/failover.int.test.ts, redis-master, gave up after 30 fins.
+   * Tried until Redis answers, at most one lease TTL (the lease has lapsed by then).
+   */
+  private async handBack(lease: Lease): Promise<void> {
+    const { store, due, config, metrics, logger } = this.ctx;
+    const giveUpAt = Date.now() + config.leaseTtl;
+    for (;;) {
+      try {
+        // 'lost' when the lease is not ours or the transfer is no longer assembling (its
+        // completion was recorded): then the check only finishes what is left (purge, quota).
+        await store.release(lease, { mode: 'wait', reason: 'unavailable', now: Date.now() });
+        await due.scheduleCheck(lease.key, Date.now() + RETRY_AFTER_FAILURE_MS);
+        metrics.assemblies.inc({ result: 'retry' });
+        return;
+      } catch (err) {
+        if (Date.now() >= giveUpAt || this.shutdown.signal.aborted) {
+          logger.warn({ err, key: lease.key }, 'lease not handed back; the watchdog takes over');
+          return;
+        }
+        await sleep(HAND_BACK_RETRY_MS, this.shutdown.signal);
+      }
+    }
   }
 
   /** Facts are missing: keep waiting within the fin grace, else answer the fin. */
@@ -146,23 +190,28 @@ export class AssemblyScheduler {
     await due.unschedule(key);
   }
 
-  private async sweep(): Promise<void> {
+  /** Claims due transfers for the free room and requests them; one sweep at a time. */
+  private sweep(): void {
     const free = Math.min(SWEEP_BATCH, this.admission.capacity - this.running.size);
     if (this.sweeping || free <= 0 || this.draining) return;
-    this.sweeping = true;
+    this.sweeping = this.claimDue(free).finally(() => {
+      this.sweeping = undefined;
+    });
+  }
+
+  private async claimDue(free: number): Promise<void> {
     try {
       const keys = await this.ctx.due.claimDue(Date.now(), free, this.ctx.config.leaseTtl);
       for (const key of keys) this.request(key);
     } catch (err) {
       this.ctx.logger.warn({ err }, 'due index sweep failed');
-    } finally {
-      this.sweeping = false;
     }
   }
 
   /**
    * Stops taking work; lets running assemblies finish within `graceMs`, then stops them, which
-   * hands their transfers back (lease released, due now) to the other assemblers.
+   * hands their transfers back (lease released, due now) to the other assemblers. Resolves once
+   * nothing it started talks to Redis any more (a sweep in flight hands its claims back too).
    */
   async stop(graceMs: number): Promise<void> {
     this.draining = true;
@@ -171,5 +220,7 @@ export class AssemblyScheduler {
     const timedOut = await Promise.race([all.then(() => false), sleep(graceMs).then(() => true)]);
     this.shutdown.abort(new Error('shutting down'));
     if (timedOut) await all;
+    await this.sweeping;
+    await Promise.allSettled([...this.deferring]);
   }
 }

@@ -195,6 +195,7 @@ describe('assembleTransfer', () => {
       location: record?.location,
     });
     expect(await readLocation(record!.location!)).toEqual(content);
+    expect(await t.holdsQuota(first.key)).toBe(false);
   });
 
   it('storage failing: released to wait and due again 3 s later (retry)', async () => {

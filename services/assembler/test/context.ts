@@ -127,7 +127,10 @@ export class TestAssembler {
       store: new TransferStore(redis, prefix),
       due: new DueIndex(redis, prefix),
       quotas: new ClientQuotas(redis, prefix),
-      indexes: new CreatedIndexes(redis, prefix),
+      indexes: new CreatedIndexes(redis, prefix, {
+        maxListed: config.maxListedTransfers,
+        maxListedPerClient: config.maxListedPerClient,
+      }),
       epoch: new StateEpoch(redis, prefix),
       rebuildLock: new RebuildLock(redis, prefix),
       jsm,

@@ -1,6 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { transferKeys } from '@mqft/state';
 import { waitFor } from '@mqft/test-support';
 import { AssemblyScheduler } from '../src/scheduler.js';
 import {
@@ -114,6 +115,35 @@ describe('AssemblyScheduler', () => {
       { reason: 'success', location: (await t.ctx.store.get(transfer.key))?.location },
     ]);
     expect(await t.metric('mqft_assembler_assemblies_total', { result: 'retry' })).toBe(1);
+  });
+
+  it('an attempt that Redis fails after taking the lease hands the transfer back, due again soon', async () => {
+    // test/cluster/failover, a Redis master's kill -9: "Connection is closed" in the middle of
+    // the attempt. Left leased, the transfer waited for the lease watchdog, 2 lease TTLs, while
+    // the device's fins were ignored (state 'assembling'), and the device gave up. Here a real
+    // Redis fails the attempt deterministically: the segment map is not a hash when the lease
+    // holder reads it (WRONGTYPE), after acquireLease succeeded.
+    const s = await start();
+    t.ctx.requestAssembly = () => undefined;
+    const transfer = t.transfer();
+    await transfer.upload(testBytes(10));
+    const k = transferKeys(t.config.redisPrefix, transfer.key);
+    await t.redis.del(k.segs);
+    await t.redis.set(k.segs, 'not a hash');
+
+    const started = Date.now();
+    s.request(transfer.key);
+    await waitFor(() => s.active === 0, { what: 'the attempt to end' });
+
+    // Handed back: not leased, 'receiving' (a retransmitted fin is 'ready' again, not
+    // ignored), and due within seconds, not at the watchdog's 2 lease TTLs.
+    expect(await t.redis.exists(k.lease)).toBe(0);
+    expect((await t.ctx.store.get(transfer.key))?.state).toBe('receiving');
+    const due = await t.dueAt(transfer.key);
+    expect(due).toBeGreaterThan(started);
+    expect(due).toBeLessThan(Date.now() + 5_000);
+    expect(await t.metric('mqft_assembler_assemblies_total', { result: 'retry' })).toBe(1);
+    expect(t.resultsFor(transfer.key, 'fin')).toEqual([]);
   });
 
   it('finishes the purge of a transfer whose assembler died after completing it', async () => {

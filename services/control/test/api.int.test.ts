@@ -137,6 +137,7 @@ describe('control API: Get, List, auth, errors, health, reflection', () => {
           length: 10,
           now: Date.now(),
           ttlMs: 60_000,
+          create: true,
         });
       }
     })();

@@ -70,7 +70,10 @@ export class Harness {
     this.redis = createRedis(redisUrl);
     this.store = new TransferStore(this.redis, this.prefix);
     this.epoch = new StateEpoch(this.redis, this.prefix);
-    this.indexes = new CreatedIndexes(this.redis, this.prefix);
+    this.indexes = new CreatedIndexes(this.redis, this.prefix, {
+      maxListed: 1000,
+      maxListedPerClient: 1000,
+    });
     await this.epoch.markWhole(); // as the assemblers do once Redis holds every transfer
     const natsUrl = options.natsUrl ?? sharedNatsUrl();
     this.nc = await connectNats(natsUrl, 'control-test');
@@ -165,6 +168,7 @@ export class Harness {
         length: options.bytes,
         now,
         ttlMs: TTL_MS,
+        create: true,
       });
     await this.indexes.indexTransfer(key, now);
     return key;
@@ -186,6 +190,7 @@ export class Harness {
       length: bytes.length,
       now,
       ttlMs: TTL_MS,
+      create: true,
     });
     await this.store.recordFin(key, {
       size: bytes.length,
@@ -194,6 +199,7 @@ export class Harness {
       ttlMs: TTL_MS,
       clientId,
       fileId,
+      create: true,
     });
     const lease = await this.store.acquireLease(key, 'test', 10_000, now);
     if (lease.status !== 'acquired') throw new Error(`no lease: ${lease.status}`);
@@ -210,7 +216,13 @@ export class Harness {
 
   /** What the assembler does on an abort: record it, then publish the event. */
   async abortAsAssembler(key: string, clientId: string, fileId: string): Promise<void> {
-    await this.store.recordAbort(key, { now: Date.now(), ttlMs: TTL_MS, clientId, fileId });
+    await this.store.recordAbort(key, {
+      now: Date.now(),
+      ttlMs: TTL_MS,
+      clientId,
+      fileId,
+      create: true,
+    });
     this.publishEvent(key, 'aborted');
   }
 

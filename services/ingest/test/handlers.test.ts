@@ -49,6 +49,16 @@ describe('decodeMessage', () => {
     });
   });
 
+  it("never keeps a Response Topic into ingest's own input (the bridge prefix)", () => {
+    const decoded = decodeMessage(
+      'mqft/in/$file/f1/init',
+      dev('dev-1', { responseTopic: 'mqft/in/$file/victim/abort' }),
+      emqx,
+    );
+    expect(decoded.reply.responseTopic).toBe(undefined);
+    expect(decoded.clientId).toBe('dev-1');
+  });
+
   it('puts a device that says nothing into the anonymous namespace', () => {
     const decoded = decodeMessage('mqft/in/$file-async/f1/abort', undefined, emqx);
     expect(decoded).toMatchObject({ ok: true, clientId: ANONYMOUS_CLIENT_ID, anonymous: true });

@@ -1,10 +1,12 @@
 import { encodeReply, type StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
+import { recordCounted } from './quota.js';
 import { answerable, failureReason, type RecordOutcome, type StoredCommand } from './types.js';
 
 /**
  * fin: records the request for assembly. It is answered later, by whichever assembler
- * finishes (or fails) the transfer; a fin for a complete transfer is answered at once.
+ * finishes (or fails) the transfer; a fin for a complete transfer is answered at once, and
+ * one for a transfer over its client's quota too (0x97 quota_exceeded, nothing recorded).
  */
 export async function recordFin(
   ctx: AssemblerContext,
@@ -15,15 +17,24 @@ export async function recordFin(
   if (!sender || command.size === undefined) return 'invalid';
   const { reply, id } = sender;
   const now = Date.now();
-  const result = await ctx.store.recordFin(command.key, {
-    size: command.size,
-    ...(command.checksum !== undefined ? { checksum: command.checksum } : {}),
-    reply: encodeReply(reply),
-    now,
-    ttlMs: ctx.config.segmentsTtl,
-    clientId: id.clientId,
-    fileId: id.fileId,
-  });
+  const size = command.size;
+  const counted = await recordCounted(ctx, command.key, now, (create) =>
+    ctx.store.recordFin(command.key, {
+      size,
+      ...(command.checksum !== undefined ? { checksum: command.checksum } : {}),
+      reply: encodeReply(reply),
+      now,
+      ttlMs: ctx.config.orphanTtl,
+      clientId: id.clientId,
+      fileId: id.fileId,
+      create,
+    }),
+  );
+  if (!counted) {
+    await ctx.sendResult(command.key, reply, { reason: 'quota_exceeded' });
+    return 'quota_exceeded';
+  }
+  const { result } = counted;
   await ctx.indexes.indexTransfer(command.key, now);
   switch (result.status) {
     case 'complete':

@@ -1,27 +1,36 @@
 import { deleteStreamMessage, type StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
 import { replyToFin } from '../results.js';
+import { recordCounted } from './quota.js';
 import { failureReason, type RecordOutcome, type StoredCommand } from './types.js';
 
 /**
  * seg: records where the bytes are (offset → stream sequence, length): O(log n) in Redis, the
  * bytes stay in the stream. Ingest already answered the device when the segment was durable;
  * the assembler answers a segment only when the transfer failed (the segment past
- * MQFT_MAX_SEGMENTS_PER_TRANSFER, and every one after it).
+ * MQFT_MAX_SEGMENTS_PER_TRANSFER, and every one after it). A segment of a transfer over its
+ * client's quota is dropped (the device learns it from its init's or fin's answer, 0x97
+ * quota_exceeded).
  */
 export async function recordSegment(
   ctx: AssemblerContext,
   command: StreamCommand,
   stored: StoredCommand,
 ): Promise<RecordOutcome> {
-  const recorded = await ctx.store.recordSegment(command.key, {
-    offset: command.offset ?? 0,
-    seq: stored.seq,
-    length: stored.data.length,
-    now: Date.now(),
-    ttlMs: ctx.config.segmentsTtl,
-    maxSegments: ctx.config.maxSegmentsPerTransfer,
-  });
+  const now = Date.now();
+  const counted = await recordCounted(ctx, command.key, now, (create) =>
+    ctx.store.recordSegment(command.key, {
+      offset: command.offset ?? 0,
+      seq: stored.seq,
+      length: stored.data.length,
+      now,
+      ttlMs: ctx.config.orphanTtl,
+      create,
+      maxSegments: ctx.config.maxSegmentsPerTransfer,
+    }),
+  );
+  if (!counted) return 'quota_exceeded';
+  const recorded = counted.result;
   switch (recorded.status) {
     case 'too_many_segments':
       await failTooManySegments(ctx, command, recorded.finReply);

@@ -60,7 +60,7 @@ export const LEAVES_MESSAGE_UNREFERENCED: Readonly<Record<RecordOutcome, boolean
   filemeta_conflict: false,
   file_too_large: false,
   not_authorized: false,
-  quota_exceeded: false,
+  quota_exceeded: true,
   busy: false,
   segments_lost: false,
   // seg past MQFT_MAX_SEGMENTS_PER_TRANSFER: the transfer failed, its messages are purged
