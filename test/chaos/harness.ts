@@ -402,10 +402,9 @@ async function describeTransfer(infra: Infra, stack: MqftStack, key: string): Pr
     const meta = await redis.hgetall(`${base}:meta`);
     delete meta['filemeta'];
     parts.push(`meta=${JSON.stringify(meta)}`);
-    const segs = await redis.hgetall(`${base}:segs`);
-    const offsets = Object.keys(segs)
-      .map(Number)
-      .sort((a, b) => a - b);
+    // The segment index: member seq:length, scored by offset.
+    const segs = await redis.zrange(`${base}:segs`, 0, -1, 'WITHSCORES');
+    const offsets = segs.filter((_, i) => i % 2 === 1).map(Number);
     parts.push(`segs=${offsets.length} offsets=${offsets.join(',')}`);
     parts.push(`lease=${await redis.get(`${base}:lease`)}`);
     parts.push(`due=${await redis.zscore(`${stack.redisPrefix}idx:due`, key)}`);

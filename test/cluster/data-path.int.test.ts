@@ -140,10 +140,10 @@ describe('data path on Redis Cluster, a NATS cluster and two brokers', () => {
     const key = transferKey({ clientId: d.clientId, fileId });
     const segs = `${env.redisPrefix}ft:{${key}}:segs`;
     const metaKey = `${env.redisPrefix}ft:{${key}}:meta`;
-    await waitFor(async () => (await env.redisClient.hlen(segs)) === 4, { what: 'the records' });
+    await waitFor(async () => (await env.redisClient.zcard(segs)) === 4, { what: 'the records' });
     await env.redisClient
       .multi()
-      .hdel(segs, '50000')
+      .zremrangebyscore(segs, 50_000, 50_000)
       .hincrby(metaKey, 'bytes', -50_000)
       .hincrby(metaKey, 'segCount', -1)
       .exec();

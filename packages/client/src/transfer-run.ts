@@ -1,5 +1,11 @@
 import type { MqttClient } from 'mqtt';
-import { ReasonCode, sha256Hex, type Command, type ResultMessage } from '@mqft/protocol';
+import {
+  MAX_MISSING_RANGES,
+  ReasonCode,
+  sha256Hex,
+  type Command,
+  type ResultMessage,
+} from '@mqft/protocol';
 import { CommandSender } from './commands.js';
 import { watchOffline } from './connection-watch.js';
 import { UploadError } from './errors.js';
@@ -241,10 +247,16 @@ export class TransferRun {
     };
     // fin is answered after assembly, which takes time in proportion to the file.
     const finTimeoutMs = this.options.resultTimeoutMs + source.size / FIN_BYTES_PER_MS;
-    for (let round = 1; ; round++) {
+    // A result that lists only the first missing ranges (`missing_more`) is answered with
+    // those ranges and fin again, and then lists the next ones: such rounds make progress and
+    // are not counted against retry.maxAttempts (at most one per MAX_MISSING_RANGES ranges).
+    const progressRounds = Math.ceil(source.size / MAX_MISSING_RANGES);
+    for (let round = 1, counted = 0; ; round++) {
       const result = await sender.send(fin, EMPTY, false, finTimeoutMs);
       if (result.reason_code === ReasonCode.Success) return result;
-      if (round >= retry.maxAttempts) {
+      const more = result.missing_more === true && round <= retry.maxAttempts + progressRounds;
+      if (!more) counted++;
+      if (counted >= retry.maxAttempts) {
         const message = `gave up after ${round} fins (last: ${result.reason_description})`;
         throw new UploadError('gave_up', message, { result });
       }

@@ -79,6 +79,32 @@ describe('upload reacts to results as the protocol says', () => {
     expect(afterFin[1]?.payload.toString()).toBe('cdefghij');
   });
 
+  it('after a fin that lists only the first ranges (missing_more), keeps going past retry.maxAttempts', async () => {
+    // The cluster lists one range per answer and flags the rest: 6 such rounds, more than
+    // the 4 attempts `fast` allows; each one is progress, not a failure.
+    const client = new FakeClient();
+    const ranges: [number, number][] = [0, 6, 12, 18, 24, 30].map((s) => [s, s + 1]);
+    let fins = 0;
+    client.answer = (p) => {
+      if (p.command.kind !== 'fin') return undefined;
+      const range = ranges[fins++];
+      if (range === undefined) return undefined;
+      return {
+        reason_code: 0x80,
+        reason_description: 'incomplete',
+        missing: [range],
+        ...(fins < ranges.length ? { missing_more: true as const } : {}),
+      };
+    };
+    await upload(client.asMqtt, data, fast).done;
+    expect(fins).toBe(ranges.length + 1);
+    const resent = client.published
+      .slice(client.published.findIndex((p) => p.command.kind === 'fin'))
+      .filter((p) => p.command.kind === 'segment')
+      .map(offsetOf);
+    expect(resent).toEqual(ranges.map(([s]) => s));
+  });
+
   it('resends everything after segments_lost (0x10), and backs off on 0x97', async () => {
     const client = new FakeClient();
     let fins = 0;

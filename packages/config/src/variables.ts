@@ -201,6 +201,12 @@ export const MQFT_VARIABLES = {
     "entries of one client's index for ListTransfers; the oldest beyond are dropped from it",
     1,
   ),
+  maxSegmentsPerTransfer: vars.integer(
+    'MQFT_MAX_SEGMENTS_PER_TRANSFER',
+    '262144',
+    'stored segments one transfer may have (a 16 GiB file in 64 KiB segments); the segment at a new offset past it fails the transfer, answered 0x83 too_many_segments',
+    1,
+  ),
   assemblyConcurrency: vars.integer(
     'MQFT_ASSEMBLY_CONCURRENCY',
     '2',

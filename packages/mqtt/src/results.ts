@@ -18,7 +18,10 @@ export interface ResultTarget {
 
 export interface ResultContent {
   reason: ReasonDescription;
-  missing?: [number, number][];
+  /** Cut to the first MAX_MISSING_RANGES by buildResult. */
+  missing?: readonly (readonly [number, number])[];
+  /** More ranges are missing than `missing` lists. */
+  missingMore?: boolean;
   location?: string;
 }
 

@@ -19,6 +19,13 @@ export const DEFAULT_MAX_FILEMETA_BYTES = 16 * KiB;
 /** An init payload's nesting depth, the object itself being level 1 (MQFT_MAX_FILEMETA_DEPTH). */
 export const DEFAULT_MAX_FILEMETA_DEPTH = 16;
 
+/**
+ * Stored segments one transfer may have (MQFT_MAX_SEGMENTS_PER_TRANSFER): 2^18, what a 16 GiB
+ * file takes in the SDK's default 64 KiB segments. A larger file needs larger segments
+ * (size / 262,144). Each recorded segment costs Redis about 113 bytes (30 MB at the cap).
+ */
+export const DEFAULT_MAX_SEGMENTS_PER_TRANSFER = 262_144;
+
 /** Fixed by the protocol, not configurable. */
 export const MAX_FILE_ID_BYTES = 255;
 export const MAX_CLIENT_ID_BYTES = 65_535;
@@ -36,6 +43,12 @@ export const MAX_FILEMETA_DEPTH = 32;
 export const MAX_USER_DATA_BYTES = 4 * KiB;
 /** Offsets and sizes must stay exact in a JavaScript number. */
 export const MAX_OFFSET_EXCLUSIVE = 2 ** 53;
+/**
+ * Missing ranges one result lists at most, the first ones by offset; `missing_more` says that
+ * more are missing. With 16-digit offsets (below 2^53) 1,000 ranges take at most 36,001 bytes
+ * of JSON, so a result stays well under 64 KiB (docs/protocol.md "Results").
+ */
+export const MAX_MISSING_RANGES = 1_000;
 
 export interface SegmentsTtlBounds {
   minSeconds: number;

@@ -33,7 +33,8 @@ export type ReasonDescription =
   | 'assembly_failed'
   | 'quota_exceeded'
   | 'busy'
-  | 'segments_lost';
+  | 'segments_lost'
+  | 'too_many_segments';
 
 // One table, so that adding a description without deciding its code is a type error.
 const CODE_OF: Readonly<Record<ReasonDescription, ReasonCodeValue>> = {
@@ -59,6 +60,7 @@ const CODE_OF: Readonly<Record<ReasonDescription, ReasonCodeValue>> = {
   quota_exceeded: ReasonCode.Busy,
   busy: ReasonCode.Busy,
   segments_lost: ReasonCode.SegmentsLost,
+  too_many_segments: ReasonCode.Cancel,
 };
 
 export const REASON_DESCRIPTIONS: readonly ReasonDescription[] = Object.freeze(

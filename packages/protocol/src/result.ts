@@ -1,6 +1,7 @@
 import { COMMAND_ROOTS, RESPONSE_TOPIC_ROOT } from './command.js';
 import type { ProtocolError } from './errors.js';
 import { clientIdProblem, fitsTopicName } from './identifiers.js';
+import { MAX_MISSING_RANGES } from './limits.js';
 import { reasonCodeOf, type ReasonDescription } from './reason-codes.js';
 
 /** Version of the result document, as in the specification. */
@@ -16,8 +17,13 @@ export interface ResultMessage {
   topic: string;
   reason_code: number;
   reason_description: string;
-  /** Half-open byte ranges `[start, end)` still missing, on an incomplete fin. */
+  /**
+   * Half-open byte ranges `[start, end)` still missing, on an incomplete fin: the first
+   * MAX_MISSING_RANGES of them by offset.
+   */
   missing?: [number, number][];
+  /** True when more ranges are missing than `missing` lists (ask again after resending them). */
+  missing_more?: true;
   /** Where the file landed, on a successful fin. */
   location?: string;
 }
@@ -25,7 +31,10 @@ export interface ResultMessage {
 export interface ResultInput {
   deviceTopic: string;
   reason: ReasonDescription;
-  missing?: [number, number][];
+  /** Cut to the first MAX_MISSING_RANGES; `missingMore` is implied when it is longer. */
+  missing?: readonly (readonly [number, number])[];
+  /** More ranges are missing than `missing` holds. */
+  missingMore?: boolean;
   location?: string;
 }
 
@@ -36,7 +45,11 @@ export function buildResult(input: ResultInput): ResultMessage {
     reason_code: reasonCodeOf(input.reason),
     reason_description: input.reason,
   };
-  if (input.missing !== undefined) result.missing = input.missing.map(([s, e]) => [s, e]);
+  if (input.missing !== undefined) {
+    result.missing = input.missing.slice(0, MAX_MISSING_RANGES).map(([s, e]) => [s, e]);
+    if (input.missingMore === true || input.missing.length > MAX_MISSING_RANGES)
+      result.missing_more = true;
+  }
   if (input.location !== undefined) result.location = input.location;
   return result;
 }

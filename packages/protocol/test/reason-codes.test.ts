@@ -28,6 +28,7 @@ const RESULTS_TABLE: [ReasonDescription, number][] = [
   ['not_authorized', 0x83],
   ['aborted', 0x83],
   ['assembly_failed', 0x83],
+  ['too_many_segments', 0x83],
   ['quota_exceeded', 0x97],
   ['busy', 0x97],
   ['segments_lost', 0x10],

@@ -4,6 +4,7 @@ import {
   buildErrorResult,
   buildResult,
   encodeResult,
+  MAX_MISSING_RANGES,
   ProtocolError,
   responseTopicFor,
 } from '../src/index.js';
@@ -110,5 +111,36 @@ describe('responseTopicFor', () => {
     expect(responseTopicFor({ clientId: 'a+b' })).toBeUndefined();
     expect(responseTopicFor({ clientId: 'a#' })).toBeUndefined();
     expect(responseTopicFor({ clientId: '' })).toBeUndefined();
+  });
+});
+
+describe('bounded missing lists', () => {
+  // The worst case: offsets of 16 digits (just below 2^53), more ranges than a result lists.
+  const big = 2 ** 53 - 1;
+  const ranges = Array.from({ length: 3 * MAX_MISSING_RANGES }, (_, i): [number, number] => [
+    big - 2 * (3 * MAX_MISSING_RANGES - i),
+    big - 2 * (3 * MAX_MISSING_RANGES - i) + 1,
+  ]);
+
+  it('lists the first MAX_MISSING_RANGES ranges and flags the rest, well under 64 KiB', () => {
+    const result = buildResult({
+      deviceTopic: `$file/${'f'.repeat(255)}/fin/${big}/${'a'.repeat(64)}`,
+      reason: 'incomplete',
+      missing: ranges,
+    });
+    expect(result.missing).toEqual(ranges.slice(0, MAX_MISSING_RANGES));
+    expect(result.missing_more).toBe(true);
+    expect(encodeResult(result).length).toBeLessThan(40 * 1024);
+  });
+
+  it('flags nothing when the list is whole, and passes on a flag the caller knows', () => {
+    const few = ranges.slice(0, 3);
+    expect(
+      buildResult({ deviceTopic: 't', reason: 'incomplete', missing: few }),
+    ).not.toHaveProperty('missing_more');
+    expect(
+      buildResult({ deviceTopic: 't', reason: 'incomplete', missing: few, missingMore: true })
+        .missing_more,
+    ).toBe(true);
   });
 });

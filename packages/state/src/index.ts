@@ -22,7 +22,7 @@ export {
 } from './script.js';
 export { ALL_SCRIPTS, RELEASE_MODES, scriptRunner, type ReleaseMode } from './scripts.js';
 export {
-  parseSegmentMap,
+  parseSegmentIndex,
   parseTransferRecord,
   readTransfer,
   recordFromHash,

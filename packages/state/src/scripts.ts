@@ -42,23 +42,31 @@ function statusAndText<const S extends string>(r: ReplyReader, allowed: readonly
 
 /**
  * Records where a segment's bytes are ('unknown' for a transfer without state, unless
- * `create`). `superseded`: the stream sequence of the copy this one
- * replaced and no assembly reads; 'duplicate': nothing references this message (a copy older
- * than the recorded one, or one below the seqFloor a reset set).
+ * `create`): `segs` is a sorted set, member `seq:length` scored by the segment's offset, so
+ * the planner pages through it in offset order (segmentPage) in memory independent of the
+ * segment count. `superseded`: the stream sequence of the copy this one replaced and no
+ * assembly reads; 'duplicate': nothing references this message (a copy older than the
+ * recorded one, or one below the seqFloor a reset set).
+ *
+ * A new offset beyond `maxSegments` (MQFT_MAX_SEGMENTS_PER_TRANSFER) fails the transfer at
+ * once, in this script: state 'failed', errorReason 'too_many_segments', its segments dropped;
+ * the reply is {'too_many_segments', finReply of a fin still waiting ('' if none)}. A segment
+ * of a failed transfer is answered {'failed', '', errorReason}.
  */
 export const recordSegment = defineScript({
   name: 'mqftRecordSegment',
   keys: ['meta', 'segs'],
-  argv: ['offset', 'seq', 'length', 'now', 'ttlMs', 'create'],
+  argv: ['offset', 'seq', 'length', 'now', 'ttlMs', 'create', 'maxSegments'],
   body: `${READY}
 local meta, segs = K.meta, K.segs
 local state = redis.call('HGET', meta, 'state')
-if state == 'complete' or state == 'aborted' or state == 'failed' then return {state, ''} end
+if state == 'failed' then return {state, '', redis.call('HGET', meta, 'errorReason') or ''} end
+if state == 'complete' or state == 'aborted' then return {state, ''} end
 if not state and A.create ~= '1' then return {'unknown', ''} end
 local seq, len = tonumber(A.seq), tonumber(A.length)
 -- a copy from before a reset (redelivered late): its attempt was dropped and purged
 if seq < tonumber(redis.call('HGET', meta, 'seqFloor') or '0') then return {'duplicate', ''} end
-local prev = redis.call('HGET', segs, A.offset)
+local prev = redis.call('ZRANGEBYSCORE', segs, A.offset, A.offset)[1]
 local superseded = ''
 if prev then
   local pseq, plen = string.match(prev, '^(%d+):(%d+)$')
@@ -71,28 +79,44 @@ if prev then
   -- once, unless an assembly is reading it (then the purge at completion deletes it)
   touch(meta, A.now)
   redis.call('HINCRBY', meta, 'bytes', len - tonumber(plen))
+  redis.call('ZREM', segs, prev)
   if state ~= 'assembling' then superseded = tostring(pseq) end
 else
+  if tonumber(redis.call('HGET', meta, 'segCount') or '0') >= tonumber(A.maxSegments) then
+    touch(meta, A.now)
+    local reply = redis.call('HGET', meta, 'finReply') or ''
+    redis.call('HSET', meta, 'state', 'failed', 'errorReason', 'too_many_segments', 'bytes', 0,
+      'segCount', 0)
+    redis.call('HDEL', meta, 'finReply', 'finSize', 'finAt', 'finChecksum', 'missing')
+    redis.call('DEL', segs)
+    expire(meta, nil, A.ttlMs)
+    return {'too_many_segments', reply}
+  end
   touch(meta, A.now)
   redis.call('HINCRBY', meta, 'bytes', len)
   redis.call('HINCRBY', meta, 'segCount', 1)
 end
-redis.call('HSET', segs, A.offset, A.seq .. ':' .. A.length)
+redis.call('ZADD', segs, A.offset, A.seq .. ':' .. A.length)
 expire(meta, segs, A.ttlMs)
 return {is_ready(meta) and 'ready' or 'recorded', superseded}
 `,
   decode: (r) => {
-    const { status, text } = statusAndText(r, [
+    const [status, text, reason] = r.list(1, 3);
+    const s = r.oneOf(status, [
       'ready',
       'recorded',
       'duplicate',
       'complete',
       'aborted',
       'failed',
+      'too_many_segments',
       'unknown',
     ]);
-    if (status === 'unknown') return { status };
-    return text === '' ? { status } : { status, superseded: r.integer(text) };
+    if (s === 'unknown') return { status: s };
+    if (s === 'failed') return { status: s, reason: r.text(reason) };
+    if (s === 'too_many_segments') return { status: s, finReply: r.text(text) };
+    const superseded = r.text(text);
+    return superseded === '' ? { status: s } : { status: s, superseded: r.integer(superseded) };
   },
 });
 
@@ -113,7 +137,7 @@ export const recordInit = defineScript({
   ],
   body: `${READY}
 local meta, segs = K.meta, K.segs
-local cur = redis.call('HMGET', meta, 'canonical', 'state')
+local cur = redis.call('HMGET', meta, 'canonical', 'state', 'errorReason')
 if cur[2] == 'aborted' then return {'aborted', 0} end
 -- failed: the transfer is over (docs/protocol.md "Failed transfers"); its reason is told
 if cur[2] == 'failed' then return {'failed', 0, redis.call('HGET', meta, 'errorReason') or ''} end

@@ -33,13 +33,37 @@ export interface TransferRecord {
   deaths?: number;
   /** A failed attempt's back-off: no assembly before this. */
   retryAt?: number;
+  /** The first missing ranges the last failed fin reported (MAX_MISSING_RANGES at most). */
   missing?: [number, number][];
+  /** More ranges were missing than `missing` lists. */
+  missingMore?: boolean;
   uploadId?: string;
   ttlMs?: number;
 }
 
 const num = (text: string | undefined): number | undefined =>
   text === undefined || text === '' ? undefined : Number(text);
+
+/**
+ * The stored `missing` field: `{"ranges": […], "more": true}` when the list was cut, else
+ * the ranges alone (`[[start, end], …]`, as before the cut existed).
+ */
+export function encodeMissing(missing: readonly [number, number][], more = false): string {
+  return JSON.stringify(more ? { ranges: missing, more: true } : missing);
+}
+
+function parseMissing(text: string | undefined): {
+  missing?: [number, number][];
+  missingMore?: boolean;
+} {
+  if (!text) return {};
+  const value = JSON.parse(text) as
+    [number, number][] | { ranges: [number, number][]; more?: boolean };
+  if (Array.isArray(value)) return { missing: value };
+  return value.more === true
+    ? { missing: value.ranges, missingMore: true }
+    : { missing: value.ranges };
+}
 
 export function parseTransferRecord(
   key: string,
@@ -73,7 +97,7 @@ export function parseTransferRecord(
     attempts: num(hash.attempts),
     deaths: num(hash.deaths),
     retryAt: num(hash.retryAt),
-    missing: hash.missing ? (JSON.parse(hash.missing) as [number, number][]) : undefined,
+    ...parseMissing(hash.missing),
     uploadId: hash.uploadId,
     ttlMs: num(hash.ttlMs),
   };
@@ -118,11 +142,15 @@ export interface SegmentLocation {
   length: number;
 }
 
-export function parseSegmentMap(hash: Record<string, string>): SegmentLocation[] {
+/**
+ * Reads the segment index (`ZRANGE … WITHSCORES`: member `seq:length`, score the offset)
+ * in the order Redis gave it: by offset.
+ */
+export function parseSegmentIndex(flat: readonly string[]): SegmentLocation[] {
   const segments: SegmentLocation[] = [];
-  for (const [offset, value] of Object.entries(hash)) {
-    const [seq, length] = value.split(':');
-    segments.push({ offset: Number(offset), seq: Number(seq), length: Number(length) });
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const [seq, length] = (flat[i] as string).split(':');
+    segments.push({ offset: Number(flat[i + 1]), seq: Number(seq), length: Number(length) });
   }
   return segments;
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_SEGMENTS_PER_TRANSFER } from '@mqft/protocol';
 import { transferKeys, type TransferKeys } from './keys.js';
 import type { RedisClient } from './redis.js';
 import type { ScriptRunner } from './script.js';
@@ -5,7 +6,8 @@ import * as scripts from './scripts.js';
 import { scriptRunner } from './scripts.js';
 import type { ReleaseMode } from './scripts.js';
 import {
-  parseSegmentMap,
+  encodeMissing,
+  parseSegmentIndex,
   readTransfer,
   type SegmentLocation,
   type TransferRecord,
@@ -60,11 +62,14 @@ export class TransferStore {
       now: number;
       ttlMs: number;
       create: boolean;
+      /** MQFT_MAX_SEGMENTS_PER_TRANSFER (its default if not given): a new offset past it fails the transfer. */
+      maxSegments?: number;
     },
   ) {
     return this.scripts.run(scripts.recordSegment, this.keys(key), {
       ...s,
       create: s.create ? 1 : 0,
+      maxSegments: s.maxSegments ?? DEFAULT_MAX_SEGMENTS_PER_TRANSFER,
     });
   }
 
@@ -187,6 +192,8 @@ export class TransferStore {
       reason: string;
       now: number;
       missing?: [number, number][];
+      /** More ranges are missing than `missing` lists. */
+      missingMore?: boolean;
       /** reset only: stream sequences below this are purged and never recorded again. */
       seqFloor?: number;
     },
@@ -196,7 +203,7 @@ export class TransferStore {
       mode: r.mode,
       reason: r.reason,
       now: r.now,
-      missing: r.missing ? JSON.stringify(r.missing) : '',
+      missing: r.missing ? encodeMissing(r.missing, r.missingMore) : '',
       seqFloor: r.seqFloor ?? '',
     });
   }
@@ -227,11 +234,17 @@ export class TransferStore {
     });
   }
 
-  expireFin(key: string, finAt: number, now: number, missing: [number, number][]) {
+  expireFin(
+    key: string,
+    finAt: number,
+    now: number,
+    missing: [number, number][],
+    missingMore = false,
+  ) {
     return this.scripts.run(scripts.expireFin, this.keys(key), {
       finAt,
       now,
-      missing: JSON.stringify(missing),
+      missing: encodeMissing(missing, missingMore),
     });
   }
 
@@ -245,7 +258,31 @@ export class TransferStore {
     return readTransfer(this.redis, this.prefix, key);
   }
 
+  /** Every recorded segment, in offset order (tests, tools; the assembler pages: segmentPage). */
   async segments(key: string): Promise<SegmentLocation[]> {
-    return parseSegmentMap(await this.redis.hgetall(this.keys(key).segs));
+    return parseSegmentIndex(await this.redis.zrange(this.keys(key).segs, 0, -1, 'WITHSCORES'));
+  }
+
+  /**
+   * Up to `limit` recorded segments in offset order, from the first one whose offset is above
+   * `after` (from the first of all when `after` is undefined): one ZRANGEBYSCORE, so the
+   * assembler reads any number of segments in memory bounded by `limit`.
+   */
+  async segmentPage(
+    key: string,
+    after: number | undefined,
+    limit: number,
+  ): Promise<SegmentLocation[]> {
+    const from = after === undefined ? '-inf' : `(${after}`;
+    const page = await this.redis.zrangebyscore(
+      this.keys(key).segs,
+      from,
+      '+inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      limit,
+    );
+    return parseSegmentIndex(page);
   }
 }

@@ -83,7 +83,7 @@ describe('script replies are decoded, not cast', () => {
     ['a status of another script', recordSegment, ['created', '']],
     ['a superseded sequence that is no number', recordSegment, ['recorded', 'x']],
     ['no list', recordSegment, 'recorded'],
-    ['too many items', recordSegment, ['recorded', '', 'more']],
+    ['too many items', recordSegment, ['recorded', '', 'more', 'again']],
     ['an empty list', recordInit, []],
     ['a ready flag other than 0 or 1', recordInit, ['created', 2]],
     ['a fin time that is no number', recordFin, ['waiting', 'soon']],

@@ -23,7 +23,10 @@ export interface StreamCommand {
   size?: number;
   /** fin: the whole-file SHA-256 (lowercase hex), when the device gave one. */
   checksum?: string;
-  /** init, fin, abort: where the assembler answers. Segments are answered by ingest. */
+  /**
+   * Where the assembler answers: init, fin, abort; and seg, which ingest answers once durable,
+   * when the transfer failed (a segment past MQFT_MAX_SEGMENTS_PER_TRANSFER).
+   */
   reply?: ReplyTo;
 }
 

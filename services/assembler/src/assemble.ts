@@ -6,7 +6,13 @@ import type { AssemblerContext } from './context.js';
 import { failTransfer, permanentCause } from './failure.js';
 import { LeaseKeeper } from './lease.js';
 import type { AssemblyResult } from './metrics.js';
-import { planAssembly } from './plan.js';
+import {
+  checkCoverage,
+  CoverageChangedError,
+  plannedPieces,
+  type Coverage,
+  type PlanPiece,
+} from './plan.js';
 import { finishComplete, replyToFin } from './results.js';
 import { readPlannedBytes, SegmentsLostError } from './segment-reader.js';
 import { completeAlreadyStored, storedCompletion, storedFileTarget } from './stored-file.js';
@@ -14,6 +20,11 @@ import { completeAlreadyStored, storedCompletion, storedFileTarget } from './sto
 /** Direct gets in flight per assembly (docs/design.md: 8 reached 151 MB/s here, far above what
  * one assembly writes; more only holds more message buffers in memory). */
 export const READ_WINDOW = 8;
+/**
+ * Stream sequences an assembly remembers for the purge after completion (deleted without a
+ * lookup); the purge walks the subject for the rest. 8 bytes each: 512 KiB at most.
+ */
+export const KNOWN_SEQS_LIMIT = 65_536;
 
 export type { AssemblyResult } from './metrics.js';
 
@@ -35,10 +46,12 @@ export async function assembleTransfer(
     token: lease.token,
   });
   const size = record.finSize ?? 0;
-  const segments = await ctx.store.segments(lease.key);
-  const plan = planAssembly(segments, size);
-  const purgeBelow = segments.reduce((max, s) => Math.max(max, s.seq), 0) + 1;
-  if (plan.missing.length > 0) return settleIncomplete(ctx, lease, record, plan.missing);
+  // Two passes over the segment index, a page at a time (plan.ts): the coverage first, then
+  // the pieces as the reader needs them. Memory does not grow with the segment count.
+  const coverage = await checkCoverage(ctx.store, lease.key, size);
+  const purgeBelow = coverage.maxSeq + 1;
+  if (coverage.missing.length > 0) return settleIncomplete(ctx, lease, record, coverage);
+  const knownSeqs: number[] = [];
 
   const keeper = new LeaseKeeper(ctx.store, lease, ctx.config.leaseTtl, (err) =>
     log.warn({ err }, 'lease renewal failed'),
@@ -56,7 +69,7 @@ export async function assembleTransfer(
       jsm: ctx.jsm,
       stream: ctx.config.stream,
       subject,
-      pieces: plan.pieces,
+      pieces: remembering(plannedPieces(ctx.store, lease.key, size), knownSeqs),
       window: READ_WINDOW,
       signal: AbortSignal.any([keeper.signal, shutdown]),
     })) {
@@ -87,13 +100,7 @@ export async function assembleTransfer(
       { size, sha256, location: done.location, ms: Math.round(performance.now() - started) },
       'transfer complete',
     );
-    await finishComplete(
-      ctx,
-      lease.key,
-      completed.finReply,
-      done.location,
-      segments.map((s) => s.seq),
-    );
+    await finishComplete(ctx, lease.key, completed.finReply, done.location, knownSeqs);
     return 'complete';
   } catch (err) {
     await upload
@@ -110,7 +117,7 @@ export async function assembleTransfer(
       await ctx.due.scheduleCheck(lease.key, Date.now());
       return 'handed_over';
     }
-    if (err instanceof SegmentsLostError) {
+    if (err instanceof SegmentsLostError || err instanceof CoverageChangedError) {
       // Purged because the transfer completed already: its completion was recorded in a Redis
       // that was lost, and the replay of the stream rebuilt it from messages the purge was
       // deleting (test/chaos, redis-loss). Then the file is in storage, and it is complete.
@@ -124,10 +131,10 @@ export async function assembleTransfer(
       return failAndReset(ctx, lease, 'segments_lost', purgeBelow);
     }
     ctx.metrics.storageErrors.inc({ operation: err instanceof StorageError ? 'storage' : 'other' });
-    const seqs = segments.map((s) => s.seq);
+    // The sequences read so far; the purge walks the subject for the rest.
     const cause = permanentCause(err);
-    if (cause) return failTransfer(ctx, lease, record, cause, seqs, log, { err });
-    return retryLater(ctx, lease, record, seqs, log, err);
+    if (cause) return failTransfer(ctx, lease, record, cause, knownSeqs, log, { err });
+    return retryLater(ctx, lease, record, knownSeqs, log, err);
   } finally {
     keeper.stop();
   }
@@ -173,7 +180,7 @@ async function settleIncomplete(
   ctx: AssemblerContext,
   lease: Lease,
   record: TransferRecord,
-  missing: [number, number][],
+  { missing, missingMore }: Coverage,
 ): Promise<AssemblyResult> {
   const deadline = (record.finAt ?? 0) + ctx.config.finGrace;
   const now = Date.now();
@@ -187,10 +194,15 @@ async function settleIncomplete(
     reason: 'incomplete',
     now,
     missing,
+    missingMore,
   });
   if (released.status === 'released') {
     ctx.events.publish({ key: lease.key, state: 'receiving', reason: 'incomplete' });
-    await replyToFin(ctx, lease.key, released.finReply, { reason: 'incomplete', missing });
+    await replyToFin(ctx, lease.key, released.finReply, {
+      reason: 'incomplete',
+      missing,
+      ...(missingMore ? { missingMore } : {}),
+    });
   }
   await ctx.due.unschedule(lease.key);
   return 'incomplete';
@@ -226,4 +238,15 @@ async function failAndReset(
   }
   await ctx.due.unschedule(lease.key);
   return reason;
+}
+
+/** Passes the pieces on, noting the first KNOWN_SEQS_LIMIT sequences in `seqs`. */
+async function* remembering(
+  pieces: AsyncIterable<PlanPiece>,
+  seqs: number[],
+): AsyncGenerator<PlanPiece> {
+  for await (const piece of pieces) {
+    if (seqs.length < KNOWN_SEQS_LIMIT) seqs.push(piece.seq);
+    yield piece;
+  }
 }

@@ -26,6 +26,7 @@ export const assemblerConfigSchema = {
   maxFilemetaBytes: V.maxFilemetaBytes,
   maxFilemetaDepth: V.maxFilemetaDepth,
   maxActiveTransfers: V.maxActiveTransfers,
+  maxSegmentsPerTransfer: V.maxSegmentsPerTransfer,
   orphanTtl: V.orphanTtl,
   maxListedTransfers: V.maxListedTransfers,
   maxListedPerClient: V.maxListedPerClient,

@@ -29,6 +29,7 @@ export const FAILURE_CAUSES = [
   'invalid_data',
   'retries_exhausted',
   'assembler_died',
+  'too_many_segments',
 ] as const;
 export type FailureCause = (typeof FAILURE_CAUSES)[number];
 

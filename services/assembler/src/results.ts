@@ -5,7 +5,10 @@ import type { AssemblerContext } from './context.js';
 /** What a fin is answered with (docs/protocol.md "Results"). */
 export interface FinResult {
   reason: ReasonDescription;
+  /** The first MAX_MISSING_RANGES missing ranges (the planner lists no more). */
   missing?: [number, number][];
+  /** More ranges are missing than `missing` lists. */
+  missingMore?: boolean;
   location?: string;
 }
 

@@ -4,7 +4,7 @@ import type { AssemblerContext } from './context.js';
 import { AssemblyAdmission } from './admission.js';
 import { assembleTransfer } from './assemble.js';
 import { failTransfer, permanentCause } from './failure.js';
-import { planAssembly } from './plan.js';
+import { checkCoverage } from './plan.js';
 import { replyToFin } from './results.js';
 
 /** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
@@ -240,8 +240,8 @@ export class AssemblyScheduler {
       await due.scheduleCheck(key, deadline);
       return;
     }
-    const { missing } = planAssembly(await store.segments(key), record.finSize);
-    const expired = await store.expireFin(key, record.finAt, now, missing);
+    const { missing, missingMore } = await checkCoverage(store, key, record.finSize);
+    const expired = await store.expireFin(key, record.finAt, now, missing, missingMore);
     if (expired.status === 'expired') {
       this.ctx.metrics.assemblies.inc({ result: 'incomplete' });
       this.ctx.logger.info(
@@ -255,7 +255,11 @@ export class AssemblyScheduler {
         'fin grace ran out',
       );
       this.ctx.events.publish({ key, state: 'receiving', reason: 'incomplete' });
-      await replyToFin(this.ctx, key, expired.finReply, { reason: 'incomplete', missing });
+      await replyToFin(this.ctx, key, expired.finReply, {
+        reason: 'incomplete',
+        missing,
+        ...(missingMore ? { missingMore } : {}),
+      });
     }
     await due.unschedule(key);
   }

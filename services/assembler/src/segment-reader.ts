@@ -9,13 +9,14 @@ export class SegmentsLostError extends Error {
 /**
  * Streams the plan's bytes in file order, fetching stream messages by sequence with a bounded
  * window of direct gets in flight (docs/design.md: 94 MB/s one at a time, 255 MB/s with 32).
- * Memory is bounded by the window × the largest message.
+ * The pieces may come lazily (plannedPieces pages through Redis): memory is bounded by the
+ * window × the largest message, whatever the number of pieces.
  */
 export async function* readPlannedBytes(options: {
   jsm: JetStreamManager;
   stream: string;
   subject: string;
-  pieces: readonly PlanPiece[];
+  pieces: Iterable<PlanPiece> | AsyncIterable<PlanPiece>;
   window: number;
   signal?: AbortSignal;
 }): AsyncGenerator<Uint8Array> {
@@ -39,19 +40,32 @@ export async function* readPlannedBytes(options: {
   };
 
   const inFlight: Promise<Uint8Array>[] = [];
-  let next = 0;
-  const fill = (): void => {
-    while (inFlight.length < window && next < pieces.length) {
-      const promise = fetchPiece(pieces[next++] as PlanPiece);
+  const source =
+    Symbol.asyncIterator in pieces
+      ? pieces[Symbol.asyncIterator]()
+      : (pieces as Iterable<PlanPiece>)[Symbol.iterator]();
+  let exhausted = false;
+  const fill = async (): Promise<void> => {
+    while (!exhausted && inFlight.length < window) {
+      const next = await source.next();
+      if (next.done === true) {
+        exhausted = true;
+        return;
+      }
+      const promise = fetchPiece(next.value);
       promise.catch(() => undefined); // observed when awaited; avoid unhandled rejections meanwhile
       inFlight.push(promise);
     }
   };
-  fill();
-  while (inFlight.length > 0) {
-    options.signal?.throwIfAborted();
-    const bytes = await (inFlight.shift() as Promise<Uint8Array>);
-    fill();
-    yield bytes;
+  try {
+    await fill();
+    while (inFlight.length > 0) {
+      options.signal?.throwIfAborted();
+      const bytes = await (inFlight.shift() as Promise<Uint8Array>);
+      await fill();
+      yield bytes;
+    }
+  } finally {
+    if (!exhausted) await source.return?.();
   }
 }

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { planAssembly } from '../src/plan.js';
+import { MAX_MISSING_RANGES } from '@mqft/protocol';
+import type { SegmentLocation } from '@mqft/state';
+import {
+  checkCoverage,
+  CoverageChangedError,
+  planAssembly,
+  plannedPieces,
+  type SegmentIndex,
+} from '../src/plan.js';
 
 const seg = (offset: number, length: number, seq = offset + 1) => ({ offset, length, seq });
 
@@ -60,6 +68,82 @@ describe('planAssembly', () => {
           expect(gaps).toBe(covered.filter((c) => !c).length);
         },
       ),
+    );
+  });
+});
+
+/** An in-memory segment index that counts its page requests (what Redis's ZRANGEBYSCORE does). */
+class PagedIndex implements SegmentIndex {
+  pages = 0;
+  largestPage = 0;
+  private readonly sorted: SegmentLocation[];
+
+  constructor(segments: readonly SegmentLocation[]) {
+    this.sorted = [...segments].sort((a, b) => a.offset - b.offset);
+  }
+
+  async segmentPage(_key: string, after: number | undefined, limit: number) {
+    this.pages++;
+    const page = this.sorted.filter((s) => after === undefined || s.offset > after).slice(0, limit);
+    this.largestPage = Math.max(this.largestPage, page.length);
+    return page;
+  }
+}
+
+const collect = async <T>(items: AsyncIterable<T>): Promise<T[]> => {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+};
+
+describe('paged planning (checkCoverage, plannedPieces)', () => {
+  it('gives the pieces and gaps of planAssembly, reading pages of at most the page size', async () => {
+    fc.assert(
+      await fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(60), fc.integer({ min: 1, max: 20 }))),
+        fc.nat(70),
+        fc.integer({ min: 1, max: 4 }),
+        async (raw, size, pageSize) => {
+          const unique = [...new Map(raw.map(([o, l]) => [o, seg(o, l)])).values()];
+          const whole = planAssembly(unique, size);
+          const index = new PagedIndex(unique);
+          const coverage = await checkCoverage(index, 'k', size, pageSize);
+          expect(coverage.missing).toEqual(whole.missing);
+          expect(coverage.missingMore).toBe(false);
+          expect(coverage.maxSeq).toBe(unique.reduce((m, s) => Math.max(m, s.seq), 0));
+          expect(index.largestPage).toBeLessThanOrEqual(pageSize);
+          if (whole.missing.length === 0) {
+            const pieces = await collect(plannedPieces(index, 'k', size, pageSize));
+            expect(pieces).toEqual(whole.pieces);
+          }
+        },
+      ),
+    );
+  });
+
+  it('walks 10,000 segments in pages of 7 and never holds more than one page', async () => {
+    const segments = Array.from({ length: 10_000 }, (_, i) => seg(i, 1));
+    const index = new PagedIndex(segments);
+    const pieces = await collect(plannedPieces(index, 'k', 10_000, 7));
+    expect(pieces).toHaveLength(10_000);
+    expect(index.pages).toBe(1_429); // 1,428 full pages and one of 4: the short page ends it
+    expect(index.largestPage).toBe(7);
+  });
+
+  it('lists the first MAX_MISSING_RANGES gaps and says that more are missing', async () => {
+    // 20,000 one-byte segments with a one-byte gap after each: 20,000 gaps.
+    const segments = Array.from({ length: 20_000 }, (_, i) => seg(2 * i, 1));
+    const coverage = await checkCoverage(new PagedIndex(segments), 'k', 40_000, 1_000);
+    expect(coverage.missing).toHaveLength(MAX_MISSING_RANGES);
+    expect(coverage.missing[0]).toEqual([1, 2]);
+    expect(coverage.missing.at(-1)).toEqual([2 * MAX_MISSING_RANGES - 1, 2 * MAX_MISSING_RANGES]);
+    expect(coverage.missingMore).toBe(true);
+  });
+
+  it('a gap that appears after the coverage check stops the pieces (CoverageChangedError)', async () => {
+    const index = new PagedIndex([seg(0, 10), seg(20, 10)]);
+    await expect(collect(plannedPieces(index, 'k', 30))).rejects.toBeInstanceOf(
+      CoverageChangedError,
     );
   });
 });

@@ -51,6 +51,7 @@ export function toTransfer(record: TransferRecord, now: number = Date.now()): Tr
     bytesReceived: record.bytes,
     segmentCount: record.segCount,
     missing: (record.missing ?? []).map(([start, end]): ByteRange => ({ start, end })),
+    missingMore: record.missingMore === true,
     location: record.location ?? '',
     userData: extras.userData,
     createTime: timestamp(record.createdAt),

@@ -45,6 +45,7 @@ describe('toTransfer', () => {
       bytesReceived: 6,
       segmentCount: 2,
       missing: [{ start: 6, end: 10 }],
+      missingMore: false,
       checksum: 'ab'.repeat(32),
       location: '',
       userData: { site: 'north', n: 3 },
@@ -54,6 +55,11 @@ describe('toTransfer', () => {
     });
     expect(t.size).toBeUndefined();
     expect(t.completeTime).toBeUndefined();
+  });
+
+  it('says when more ranges were missing than the failed fin listed', () => {
+    const t = toTransfer(record({ missing: [[0, 1]], missingMore: true }), NOW);
+    expect(t).toMatchObject({ missing: [{ start: 0, end: 1 }], missingMore: true });
   });
 
   it('maps a complete transfer: stored size, checksum, location, completion time', () => {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { sleep } from '@mqft/config';
 import type { ReasonDescription } from '@mqft/protocol';
 import type { ResultOutcome, ResultPublisher, ResultTarget } from '@mqft/mqtt';
+import { encodeReply } from '@mqft/stream';
 import { planCommand, type HandlerLimits, type Plan } from './handlers/index.js';
 import {
   decodeMessage,
@@ -84,8 +85,14 @@ class CommandHandling {
     if (qos === 0) deps.metrics.qos0Commands.inc({ kind });
     try {
       if (!decoded.ok) return await this.reject(decoded, kind, decoded.error, log);
-      const limits = { ...deps.limits, maxPartBytes: maxPartBytes(deps.maxPayload(), decoded.key) };
       const { command, reply } = decoded;
+      // Every stored part of a segment carries the reply (the assembler answers a segment past
+      // MQFT_MAX_SEGMENTS_PER_TRANSFER): it takes room from the payload.
+      const replyBytes = command.kind === 'segment' ? encodeReply(reply).length : 0;
+      const limits = {
+        ...deps.limits,
+        maxPartBytes: maxPartBytes(deps.maxPayload(), decoded.key, replyBytes),
+      };
       const plan = planCommand({ command, payload, key: decoded.key, reply }, limits);
       if (plan.action === 'reject') return await this.reject(decoded, kind, plan.error, log);
       if (deps.room && ADDS_DATA.has(command.kind) && !deps.room.reserve(storedBytes(plan))) {

@@ -10,16 +10,19 @@ export interface SegmentPart {
   body: Uint8Array;
 }
 
-/** Room left in a NATS message for the headers of a stored segment part. */
-export function partHeaderMargin(key: string): number {
+/**
+ * Room left in a NATS message for the headers of a stored segment part; `replyBytes`: the
+ * length of its Mqft-Reply header value (encodeReply), which every part carries.
+ */
+export function partHeaderMargin(key: string, replyBytes = 0): number {
   // NATS/1.0, Mqft-Kind, Mqft-Offset and Nats-Msg-Id (a UUID) take under 200 bytes; the key
   // appears once (Mqft-Key) and is counted twice, for headroom.
-  return 2 * key.length + 1024;
+  return 2 * key.length + replyBytes + 1024;
 }
 
 /** The largest payload of one stored part: the server's max_payload less the headers. */
-export function maxPartBytes(maxPayload: number, key: string): number {
-  const bytes = maxPayload - partHeaderMargin(key);
+export function maxPartBytes(maxPayload: number, key: string, replyBytes = 0): number {
+  const bytes = maxPayload - partHeaderMargin(key, replyBytes);
   if (bytes < 1024) {
     throw new Error(`NATS max_payload ${maxPayload} leaves no room for segments of key ${key}`);
   }

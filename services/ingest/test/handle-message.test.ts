@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { ResultContent, ResultPublisher, ResultTarget } from '@mqft/mqtt';
 import { transferKey } from '@mqft/protocol';
+import { encodeReply } from '@mqft/stream';
 import { createMessageHandler } from '../src/handle-message.js';
 import type { StreamMessage } from '../src/handlers/index.js';
 import { createIngestMetrics } from '../src/metrics.js';
@@ -63,8 +64,13 @@ describe('message handling', () => {
     await Promise.resolve();
     expect(events.map((e) => e[0])).toEqual(['stored', 'result']);
     const [, stored] = events[0] as ['stored', StreamMessage[]];
-    const partBytes = maxPartBytes(64 * 1024, transferKey({ clientId: 'dev-1', fileId: 'f' }));
+    // Each part carries the reply header, which takes room from the payload.
+    const replyBytes = encodeReply(stored[0]?.command.reply ?? { deviceTopic: '' }).length;
+    expect(replyBytes).toBeGreaterThan(10);
+    const key = transferKey({ clientId: 'dev-1', fileId: 'f' });
+    const partBytes = maxPartBytes(64 * 1024, key, replyBytes);
     expect(stored.map((m) => m.command.offset)).toEqual([0, partBytes]);
+    expect(stored.every((m) => m.command.reply?.deviceTopic === '$file/f/0')).toBe(true);
     expect(events[1]?.[2]).toEqual({ reason: 'success' });
   });
 

@@ -146,8 +146,10 @@ describe('dispatch', () => {
       ['seg', 1_600, 1_500],
       ['seg', 3_100, 200],
     ]);
-    expect(p.messages.every((m) => m.command.reply === undefined && m.command.key === key)).toBe(
-      true,
+    // Every part carries the reply: the assembler answers a segment past the transfer's cap.
+    expect(p.messages.every((m) => m.command.key === key)).toBe(true);
+    expect(p.messages.map((m) => m.command.reply?.deviceTopic)).toEqual(
+      Array(3).fill('$file/f1/100'),
     );
   });
 

@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpsServer } from '@mqft/config';
 import { sha256Hex, transferKey } from '@mqft/protocol';
+import { encodeReply } from '@mqft/stream';
 import {
   expectQuiet,
   sharedNatsUrl,
@@ -92,13 +93,15 @@ describe('ingest (emqx layout, MQTT 5 device)', () => {
     const parts = (await stream.ofKey(key('f1'))).filter((m) => m.command.kind === 'seg');
     expect(result.json).toMatchObject({ reason_code: 0, reason_description: 'success' });
     expect(result.topic).toBe('$file-response/dev-1');
-    const partBytes = maxPartBytes(ingest.nats.info?.max_payload ?? MiB, key('f1'));
+    // Every part carries the reply (the assembler answers a segment past the transfer's cap).
+    expect(parts.every((p) => p.command.reply?.deviceTopic === topic)).toBe(true);
+    const replyBytes = encodeReply(parts[0]!.command.reply!).length;
+    const partBytes = maxPartBytes(ingest.nats.info?.max_payload ?? MiB, key('f1'), replyBytes);
     expect(parts).toHaveLength(Math.ceil((3 * MiB) / partBytes));
     expect(parts.map((p) => p.command.offset)).toEqual(parts.map((_, i) => i * partBytes));
     // One Nats-Msg-Id per stored message (retries of a publish dedup; device resends do not).
     expect(new Set(parts.map((p) => p.msgId)).size).toBe(parts.length);
     expect(Buffer.concat(parts.map((p) => p.body)).equals(payload)).toBe(true);
-    expect(parts.every((p) => p.command.reply === undefined)).toBe(true);
 
     // A re-sent segment is answered again and stored again: after a reset (checksum mismatch,
     // lost segments) the assembler needs the new copy, and a later copy replaces an earlier one.

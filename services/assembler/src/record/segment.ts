@@ -1,13 +1,16 @@
 import { deleteStreamMessage, type StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
+import { replyToFin } from '../results.js';
 import { recordCounted } from './quota.js';
-import type { RecordOutcome, StoredCommand } from './types.js';
+import { failedReason, type RecordOutcome, type StoredCommand } from './types.js';
 
 /**
- * seg: records where the bytes are (offset → stream sequence, length): O(1) in Redis, the
- * bytes stay in the stream. Ingest already answered the device when the segment was durable.
- * A segment of a transfer over its client's quota is dropped (the device learns it from its
- * init's or fin's answer, 0x97 quota_exceeded).
+ * seg: records where the bytes are (offset → stream sequence, length): O(log n) in Redis, the
+ * bytes stay in the stream. Ingest already answered the device when the segment was durable;
+ * the assembler answers a segment only when the transfer failed (the segment past
+ * MQFT_MAX_SEGMENTS_PER_TRANSFER, and every one after it). A segment of a transfer over its
+ * client's quota is dropped (the device learns it from its init's or fin's answer, 0x97
+ * quota_exceeded).
  */
 export async function recordSegment(
   ctx: AssemblerContext,
@@ -23,24 +26,73 @@ export async function recordSegment(
       now,
       ttlMs: ctx.config.orphanTtl,
       create,
+      maxSegments: ctx.config.maxSegmentsPerTransfer,
     }),
   );
   if (!counted) return 'quota_exceeded';
-  const { status, superseded } = counted.result;
-  if (superseded !== undefined) {
-    // A later copy (a device's or broker's retransmission, ingest's retried publish) replaced
-    // it: nothing references the earlier one any more, and no assembly reads it (the transfer
-    // is receiving). Deleted now, so duplicates never wait for the purge at completion.
-    await deleteStreamMessage(ctx.jsm, ctx.config.stream, superseded).catch((err: unknown) =>
-      ctx.logger.warn(
-        { err, key: command.key, seq: superseded },
-        'superseded segment not deleted; the purge at completion removes it',
-      ),
-    );
+  const recorded = counted.result;
+  switch (recorded.status) {
+    case 'too_many_segments':
+      await failTooManySegments(ctx, command, recorded.finReply);
+      return 'too_many_segments';
+    case 'failed':
+      // Every later segment of a failed transfer hears why (ingest said only "stored").
+      if (command.reply)
+        await ctx.sendResult(command.key, command.reply, {
+          reason: failedReason(recorded.reason),
+        });
+      return 'ignored_failed';
+    case 'complete':
+    case 'aborted':
+      // Segments of finished transfers are ignored (docs/protocol.md: "acknowledged and
+      // ignored"), and the consumer deletes them.
+      return `ignored_${recorded.status}`;
+    case 'duplicate':
+      // The consumer deletes this copy.
+      return 'duplicate';
+    case 'ready':
+    case 'recorded':
+      if (recorded.superseded !== undefined)
+        await deleteSuperseded(ctx, command.key, recorded.superseded);
+      if (recorded.status === 'ready') ctx.requestAssembly(command.key);
+      return 'recorded';
   }
-  if (status === 'ready') ctx.requestAssembly(command.key);
-  // 'duplicate': the consumer deletes this copy. Segments of finished transfers are ignored
-  // (docs/protocol.md: "acknowledged and ignored") and deleted too.
-  if (status === 'duplicate') return 'duplicate';
-  return status === 'ready' || status === 'recorded' ? 'recorded' : `ignored_${status}`;
+}
+
+/**
+ * A later copy (a device's or broker's retransmission, ingest's retried publish) replaced it:
+ * nothing references the earlier one any more, and no assembly reads it (the transfer is
+ * receiving). Deleted now, so duplicates never wait for the purge at completion.
+ */
+async function deleteSuperseded(ctx: AssemblerContext, key: string, seq: number): Promise<void> {
+  await deleteStreamMessage(ctx.jsm, ctx.config.stream, seq).catch((err: unknown) =>
+    ctx.logger.warn(
+      { err, key, seq },
+      'superseded segment not deleted; the purge at completion removes it',
+    ),
+  );
+}
+
+/**
+ * recordSegment refused a new offset past MQFT_MAX_SEGMENTS_PER_TRANSFER and marked the
+ * transfer failed (its segment records dropped, in the same script). The device hears it at
+ * once on this segment's result topic, and on a fin still waiting; the transfer's messages go
+ * from the stream and its quota slot frees.
+ */
+async function failTooManySegments(
+  ctx: AssemblerContext,
+  command: StreamCommand,
+  finReply: string,
+): Promise<void> {
+  const { key } = command;
+  ctx.logger.warn(
+    { key, offset: command.offset, maxSegments: ctx.config.maxSegmentsPerTransfer },
+    'transfer failed: too many segments',
+  );
+  ctx.metrics.failedTransfers.inc({ cause: 'too_many_segments' });
+  ctx.events.publish({ key, state: 'failed', reason: 'too_many_segments' });
+  if (command.reply) await ctx.sendResult(key, command.reply, { reason: 'too_many_segments' });
+  await replyToFin(ctx, key, finReply, { reason: 'too_many_segments' });
+  ctx.purger.purgeInBackground(key, [], () => ctx.due.unschedule(key));
+  await ctx.quotas.release(key);
 }

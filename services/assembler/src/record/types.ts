@@ -70,6 +70,8 @@ export const LEAVES_MESSAGE_UNREFERENCED: Readonly<Record<RecordOutcome, LeftBeh
   quota_exceeded: 'copy',
   busy: false,
   segments_lost: false,
+  // seg past MQFT_MAX_SEGMENTS_PER_TRANSFER: the transfer failed, its messages are purged
+  too_many_segments: 'transfer_over',
   recorded: false,
   duplicate: 'copy',
   ignored_complete: 'transfer_over',

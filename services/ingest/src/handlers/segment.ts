@@ -4,9 +4,10 @@ import type { Handler, StreamMessage } from './types.js';
 
 /**
  * segment: checked, verified, split to fit NATS messages, and answered by ingest itself once
- * every part is durable (the assembler never answers segments).
+ * every part is durable (the assembler answers one again only when the transfer failed: the
+ * segment past MQFT_MAX_SEGMENTS_PER_TRANSFER, and every later one).
  */
-export const handleSegment: Handler<'segment'> = ({ command, payload, key }, limits) => {
+export const handleSegment: Handler<'segment'> = ({ command, payload, key, reply }, limits) => {
   const size = payload.byteLength;
   if (size > limits.maxSegmentSize) {
     const why = `segment of ${size} bytes is larger than the ${limits.maxSegmentSize} allowed`;
@@ -26,7 +27,8 @@ export const handleSegment: Handler<'segment'> = ({ command, payload, key }, lim
   }
   const messages: StreamMessage[] = splitSegment(payload, command.offset, limits.maxPartBytes).map(
     (part) => ({
-      command: { kind: 'seg', key, offset: part.offset },
+      // The reply, so that the assembler can answer a segment past the transfer's cap.
+      command: { kind: 'seg', key, offset: part.offset, reply },
       body: part.body,
     }),
   );

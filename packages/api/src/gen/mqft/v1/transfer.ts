@@ -146,7 +146,10 @@ export interface Transfer {
   bytesReceived: number;
   /** Segments recorded so far. */
   segmentCount: number;
-  /** The byte ranges the last failed fin reported as missing; empty otherwise. */
+  /**
+   * The byte ranges the last failed fin reported as missing (the first 1,000 at most, as the
+   * device got them); empty otherwise.
+   */
   missing: ByteRange[];
   /** Where the file landed (file:///… or s3://bucket/key) once complete; empty before. */
   location: string;
@@ -177,7 +180,14 @@ export interface Transfer {
    * The last failure reported to the device (a failed fin, for example); unset if none. A
    * transfer that is still RECEIVING may carry one: the device is expected to resend.
    */
-  error: TransferError | undefined;
+  error:
+    | TransferError
+    | undefined;
+  /**
+   * True when more ranges were missing than `missing` lists (the device's result said
+   * "missing_more").
+   */
+  missingMore: boolean;
 }
 
 function createBaseByteRange(): ByteRange {
@@ -378,6 +388,7 @@ function createBaseTransfer(): Transfer {
     completeTime: undefined,
     expireTime: undefined,
     error: undefined,
+    missingMore: false,
   };
 }
 
@@ -436,6 +447,9 @@ export const Transfer: MessageFns<Transfer> = {
     }
     if (message.error !== undefined) {
       TransferError.encode(message.error, writer.uint32(146).fork()).join();
+    }
+    if (message.missingMore !== false) {
+      writer.uint32(152).bool(message.missingMore);
     }
     return writer;
   },
@@ -597,6 +611,14 @@ export const Transfer: MessageFns<Transfer> = {
             message.error = TransferError.decode(reader, reader.uint32());
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.missingMore = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -667,6 +689,11 @@ export const Transfer: MessageFns<Transfer> = {
         ? fromJsonTimestamp(object.expire_time)
         : undefined,
       error: isSet(object.error) ? TransferError.fromJSON(object.error) : undefined,
+      missingMore: isSet(object.missingMore)
+        ? globalThis.Boolean(object.missingMore)
+        : isSet(object.missing_more)
+        ? globalThis.Boolean(object.missing_more)
+        : false,
     };
   },
 
@@ -726,6 +753,9 @@ export const Transfer: MessageFns<Transfer> = {
     if (message.error !== undefined) {
       obj.error = TransferError.toJSON(message.error);
     }
+    if (message.missingMore !== false) {
+      obj.missingMore = message.missingMore;
+    }
     return obj;
   },
 
@@ -762,6 +792,7 @@ export const Transfer: MessageFns<Transfer> = {
     message.error = (object.error !== undefined && object.error !== null)
       ? TransferError.fromPartial(object.error)
       : undefined;
+    message.missingMore = object.missingMore ?? false;
     return message;
   },
 };
