@@ -92,6 +92,7 @@ export class StateRecovery {
     if (failure === undefined || failure instanceof RebuildInterruptedError) {
       await this.settleRebuilt(touched);
     }
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the caught value as it came
     if (failure !== undefined) throw failure;
   }
 
@@ -119,7 +120,7 @@ export class StateRecovery {
     const info = await this.ctx.jsm.streams.info(config.stream);
     if (info.state.messages === 0) return 0;
     const last = info.state.last_seq;
-    const quiet: AssemblerContext = { ...this.ctx, sendResult: async () => undefined };
+    const quiet: AssemblerContext = { ...this.ctx, sendResult: () => Promise.resolve() };
     const consumer = await this.js.consumers.get(config.stream, {
       filter_subjects: commandSubjects(config.stream),
       deliver_policy: DeliverPolicy.All,

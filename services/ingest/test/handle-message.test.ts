@@ -12,7 +12,7 @@ import { maxPartBytes } from '../src/segments.js';
 type Event = ['stored', StreamMessage[]] | ['result', ResultTarget, ResultContent];
 
 /** The handler with a stream and a broker that only record what happens, in order. */
-function harness(storeOutcome: () => Promise<void> = async () => undefined) {
+function harness(storeOutcome: () => Promise<void> = () => Promise.resolve()) {
   const events: Event[] = [];
   const publisher: StreamPublisher = {
     publish: () => Promise.reject(new Error('unused')),
@@ -23,9 +23,9 @@ function harness(storeOutcome: () => Promise<void> = async () => undefined) {
     },
   };
   const results: ResultPublisher = {
-    publish: async (target, content) => {
+    publish: (target, content) => {
       events.push(['result', target, content]);
-      return 'published';
+      return Promise.resolve('published');
     },
   };
   const registry = new Registry();
