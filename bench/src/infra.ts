@@ -118,6 +118,9 @@ export function serviceOverrides(): Record<string, string> {
 /** A full mqft stack with its own Mosquitto (loopback bridge) on the infra's servers. */
 export async function startBenchStack(infra: Infra, opts: StackOptions): Promise<MqftStack> {
   const env: Record<string, string> = {
+    // The services' default (test-support's stacks reserve less): the memory scenario's 2 GiB
+    // file must fit below MQFT_STREAM_FULL_PERCENT of it.
+    MQFT_STREAM_MAX_BYTES: '4GiB',
     ...opts.engines?.env,
     ...serviceOverrides(),
     ...opts.env,

@@ -11,6 +11,7 @@ const SCENARIOS = [
   'throughput-one-file',
   'many-small-files',
   'fleet',
+  'fleet-backpressure',
   'memory',
   'cost-per-segment',
   'scaling',

@@ -1,6 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Context } from '../context.js';
+import { stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { MqftStack } from '@mqft/test-support';
+import { envMiB, type Context } from '../context.js';
 import { closeAll, connectDevices, KiB, percentile, sha256, timedUpload } from '../device.js';
 import { startBenchStack, stackPids } from '../infra.js';
 import { samplePeakRss } from '@mqft/test-support';
@@ -18,7 +23,29 @@ function openFileLimit(): number {
   }
 }
 
-export async function fleet(ctx: Context): Promise<Row[]> {
+export function fleet(ctx: Context): Promise<Row[]> {
+  return runFleet(ctx, 'fleet', {});
+}
+
+/**
+ * The fleet against a deliberately small stream (`BENCH_FLEET_STREAM_MIB`, default 8 MiB, a
+ * tenth of what the fleet uploads; 1 MiB for --smoke): new inits are answered 0x97 busy above
+ * MQFT_BUSY_STREAM_PERCENT, inits and segments above MQFT_STREAM_FULL_PERCENT, and the SDK
+ * backs off. Reports the peak stream bytes (sampled every 100 ms), the busy answers and how
+ * many files are in storage.
+ */
+export function fleetBackpressure(ctx: Context): Promise<Row[]> {
+  const mib = envMiB('BENCH_FLEET_STREAM_MIB', ctx.smoke ? 1 : 8);
+  return runFleet(ctx, 'fleet-backpressure', {
+    MQFT_STREAM_MAX_BYTES: String(Math.round(mib * MiBytes)),
+  });
+}
+
+async function runFleet(
+  ctx: Context,
+  scenario: string,
+  env: Record<string, string>,
+): Promise<Row[]> {
   const wanted = Number(process.env['BENCH_FLEET_DEVICES']) || (ctx.smoke ? 50 : 5000);
   const limit = openFileLimit();
   // Node cannot raise its own RLIMIT_NOFILE; Mosquitto inherits this one too.
@@ -28,7 +55,7 @@ export async function fleet(ctx: Context): Promise<Row[]> {
   const data = randomBytes(size);
   const checksum = sha256(data);
   // Default settings (MQFT_* in the bench's environment override them, see infra.ts).
-  const stack = await startBenchStack(ctx.infra, { backend: 'file' });
+  const stack = await startBenchStack(ctx.infra, { backend: 'file', env });
   const pids = stackPids(ctx.infra, stack);
   const rss = samplePeakRss(() => pids, 200);
   try {
@@ -39,6 +66,7 @@ export async function fleet(ctx: Context): Promise<Row[]> {
     ctx.log(`connected in ${connectSeconds.toFixed(1)} s; uploading`);
     try {
       const meter = await cpuMeter(pids);
+      const streamPeak = await sampleStreamPeak(ctx.infra.nats.url, stack.stream, 100);
       const start = performance.now();
       const settled = await Promise.allSettled(
         devices.map((device, i) =>
@@ -52,6 +80,9 @@ export async function fleet(ctx: Context): Promise<Row[]> {
       );
       const seconds = (performance.now() - start) / 1000;
       const cpuSeconds = await meter.stop();
+      const peakStreamBytes = await streamPeak.stop();
+      const busy = await busyAnswers(stack);
+      const stored = await storedFiles(settled);
       const runs = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       const failed = settled.length - runs.length;
       const latencies = runs.map((r) => r.finToResultMs);
@@ -69,29 +100,46 @@ export async function fleet(ctx: Context): Promise<Row[]> {
         peakRssMiB: peakMiB,
         // Over the upload phase: busy cores = CPU seconds / wall seconds, per process.
         cpuSeconds,
+        streamMaxBytes: Number(stack.env['MQFT_STREAM_MAX_BYTES'] ?? 0) || undefined,
+        peakStreamBytes,
+        busy,
+        stored,
       };
       return [
         {
-          scenario: 'fleet',
-          case: `${n} devices × 16 KiB: completion (${failed} failed)`,
+          scenario,
+          case: `${n} devices × 16 KiB: completion (${failed} failed, ${stored} stored)`,
           value: seconds,
           unit: 's',
           details: { ...common, filesPerSecond: n / seconds },
         },
         {
-          scenario: 'fleet',
+          scenario,
+          case: 'peak stream bytes',
+          value: peakStreamBytes,
+          unit: 'B',
+        },
+        {
+          scenario,
+          case: 'busy answers (ingest + assembler)',
+          value: busy.ingest + busy.assembler,
+          unit: 'results',
+          details: busy,
+        },
+        {
+          scenario,
           case: 'fin → result p50',
           value: percentile(latencies, 50),
           unit: 'ms',
         },
         {
-          scenario: 'fleet',
+          scenario,
           case: 'fin → result p99',
           value: percentile(latencies, 99),
           unit: 'ms',
         },
         ...Object.entries(peakMiB).map(([name, mib]) => ({
-          scenario: 'fleet',
+          scenario,
           case: `peak RSS ${name}`,
           value: mib,
           unit: 'MiB',
@@ -104,4 +152,64 @@ export async function fleet(ctx: Context): Promise<Row[]> {
     await rss.stop();
     await stack.stop();
   }
+}
+
+/** The largest byte count the stream held, sampled every `intervalMs` until stop(). */
+async function sampleStreamPeak(natsUrl: string, stream: string, intervalMs: number) {
+  const nc = await connect({ servers: natsUrl.split(',') });
+  const jsm = await jetstreamManager(nc);
+  let peak = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const info = await jsm.streams.info(stream).catch(() => undefined);
+      peak = Math.max(peak, info?.state.bytes ?? 0);
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  return {
+    async stop(): Promise<number> {
+      running = false;
+      await loop;
+      await nc.close();
+      return peak;
+    },
+  };
+}
+
+/** 0x97 busy answers the services counted (their /metrics). */
+async function busyAnswers(stack: MqftStack): Promise<{ ingest: number; assembler: number }> {
+  const total = async (urls: string[], metric: string) => {
+    let sum = 0;
+    for (const url of urls) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      for (const line of text.split('\n')) {
+        if (line.startsWith(`${metric}{`)) sum += Number(line.split(' ').pop());
+      }
+    }
+    return sum;
+  };
+  return {
+    ingest: await total(
+      stack.ingests.map((s) => s.url),
+      'mqft_ingest_busy_total',
+    ),
+    assembler: await total(
+      stack.assemblers.map((s) => s.url),
+      'mqft_assembler_busy_total',
+    ),
+  };
+}
+
+/** Files of successful uploads that are in storage (file backend). */
+async function storedFiles(
+  settled: PromiseSettledResult<{ result: { location: string } }>[],
+): Promise<number> {
+  let count = 0;
+  for (const r of settled) {
+    if (r.status !== 'fulfilled') continue;
+    const found = await stat(fileURLToPath(r.value.result.location)).catch(() => undefined);
+    if (found?.isFile()) count += 1;
+  }
+  return count;
 }

@@ -1,6 +1,6 @@
 import type { Scenario } from '../context.js';
 import { costPerSegment } from './cost.js';
-import { fleet } from './fleet.js';
+import { fleet, fleetBackpressure } from './fleet.js';
 import { memory } from './memory.js';
 import { scaling, scalingOnClusters } from './scaling.js';
 import { manySmallFiles } from './small-files.js';
@@ -10,6 +10,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'throughput-one-file': throughputOneFile,
   'many-small-files': manySmallFiles,
   fleet,
+  'fleet-backpressure': fleetBackpressure,
   memory,
   'cost-per-segment': costPerSegment,
   scaling,

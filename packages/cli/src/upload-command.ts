@@ -10,6 +10,7 @@ import { UPLOAD_USAGE, parseUploadArgs, type UploadArgs } from './upload-args.js
 const EXIT_OF: Record<UploadErrorKind, ExitCodeValue> = {
   rejected: ExitCode.Rejected,
   gave_up: ExitCode.GaveUp,
+  busy: ExitCode.GaveUp,
   aborted: ExitCode.Aborted,
   checksum_mismatch: ExitCode.Source,
   source: ExitCode.Source,

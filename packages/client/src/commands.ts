@@ -9,7 +9,7 @@ import {
   type Layout,
   type ResultMessage,
 } from '@mqft/protocol';
-import { UploadError, rejected } from './errors.js';
+import { UploadError, rejected, stayedBusy } from './errors.js';
 import { backoffDelay, type RetryOptions } from './options.js';
 import { responseChannel, type ResponseChannel } from './response-channel.js';
 import { sleep } from './token-bucket.js';
@@ -69,8 +69,9 @@ export class CommandSender {
 
   /**
    * Sends `command` until its result is not 0x97 (nor 0x80 with `resendOnRetransmit`), and
-   * returns that result. Throws UploadError `rejected` on 0x83 and `gave_up` after
-   * `retry.maxAttempts` sends; rejects with the signal's reason when the upload stops.
+   * returns that result. Throws UploadError `rejected` on 0x83, `gave_up` after
+   * `retry.maxAttempts` sends without a usable result, `busy` when 0x97 answers went on for
+   * longer than `retry.busyTimeoutMs`; rejects with the signal's reason when the upload stops.
    */
   async send(
     command: Command,
@@ -78,18 +79,30 @@ export class CommandSender {
     resendOnRetransmit: boolean,
     timeoutMs = this.config.resultTimeoutMs,
   ): Promise<ResultMessage> {
+    const { retry, signal } = this.config;
     const topic = this.topicOf(command);
     const correlation = `${this.token}:${this.sequence++}`;
     const attempts = { count: 0, timeoutMs };
+    const busy = { since: 0, count: 0 };
     for (;;) {
       const result = await this.exchange(topic, correlation, payload, attempts);
       const code = result.reason_code;
       if (code === ReasonCode.Cancel) throw rejected(result);
-      const again =
-        code === ReasonCode.Busy || (resendOnRetransmit && code === ReasonCode.Retransmit);
-      if (!again) return result;
+      if (code === ReasonCode.Busy) {
+        // Bounded by time, not by maxAttempts: the cluster asked us to wait.
+        attempts.count -= 1;
+        if (busy.count === 0) busy.since = Date.now();
+        busy.count += 1;
+        const delay = backoffDelay(retry, busy.count + 1);
+        if (Date.now() + delay - busy.since > retry.busyTimeoutMs) {
+          throw stayedBusy(result, busy.count, Date.now() - busy.since);
+        }
+        await sleep(delay, signal);
+        continue;
+      }
+      if (!(resendOnRetransmit && code === ReasonCode.Retransmit)) return result;
       this.checkAttempts(attempts.count, topic, result);
-      await sleep(backoffDelay(this.config.retry, attempts.count + 1), this.config.signal);
+      await sleep(backoffDelay(retry, attempts.count + 1), signal);
     }
   }
 

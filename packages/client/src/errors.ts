@@ -4,6 +4,8 @@ import type { ResultMessage } from '@mqft/protocol';
  * Why an upload failed:
  * - `rejected`: the cluster answered 0x83 (cancel); `reasonDescription` says why.
  * - `gave_up`: a command got no usable result within the allowed attempts.
+ * - `busy`: the cluster kept answering 0x97 (it sheds load, or the device is at its quota)
+ *   for longer than `retry.busyTimeoutMs`: try again later.
  * - `aborted`: the caller's AbortSignal fired (the error's `name` is then `AbortError`).
  * - `checksum_mismatch`: the source does not have the checksum the upload declared.
  * - `source`: the source could not be read, changed while it was sent, or cannot be re-read
@@ -15,6 +17,7 @@ import type { ResultMessage } from '@mqft/protocol';
 export type UploadErrorKind =
   | 'rejected'
   | 'gave_up'
+  | 'busy'
   | 'aborted'
   | 'checksum_mismatch'
   | 'source'
@@ -47,4 +50,12 @@ export class UploadError extends Error {
 export function rejected(result: ResultMessage): UploadError {
   const message = `the cluster refused ${result.topic}: ${result.reason_description}`;
   return new UploadError('rejected', message, { result });
+}
+
+export function stayedBusy(result: ResultMessage, answers: number, ms: number): UploadError {
+  const seconds = Math.round(ms / 1000);
+  const message =
+    `the cluster stayed busy: ${result.topic} was answered 0x97 ${result.reason_description} ` +
+    `${answers} times over ${seconds} s (retry.busyTimeoutMs); try again later`;
+  return new UploadError('busy', message, { result });
 }

@@ -8,6 +8,12 @@ export interface RetryOptions {
   backoffMs?: number;
   /** Longest back-off (default 30 s). */
   backoffCapMs?: number;
+  /**
+   * How long one command may keep being answered 0x97 (`busy`: the cluster sheds load;
+   * `quota_exceeded`) before the upload fails with kind `busy` (default 5 minutes). Sends
+   * answered 0x97 do not count against `maxAttempts`.
+   */
+  busyTimeoutMs?: number;
 }
 
 export interface UploadOptions {
@@ -76,6 +82,7 @@ export const DEFAULT_RETRY: Required<RetryOptions> = {
   maxAttempts: 10,
   backoffMs: 500,
   backoffCapMs: 30_000,
+  busyTimeoutMs: 5 * 60_000,
 };
 
 export function resolveOptions(options: UploadOptions, mqttClientId: string): ResolvedOptions {
@@ -109,6 +116,7 @@ function checkOptions(o: ResolvedOptions): void {
   positiveInt(o.window, 'window');
   positiveInt(o.retry.maxAttempts, 'retry.maxAttempts');
   if (!(o.resultTimeoutMs > 0)) throw new RangeError('resultTimeoutMs must be positive');
+  if (!(o.retry.busyTimeoutMs >= 0)) throw new RangeError('retry.busyTimeoutMs must be ≥ 0');
   if (o.bandwidth !== undefined && !(o.bandwidth > 0)) {
     throw new RangeError('bandwidth must be positive');
   }
@@ -138,7 +146,16 @@ export function randomFileId(): string {
   return randomUUID();
 }
 
-/** Back-off before the `attempt`-th send of a command (attempt ≥ 2). */
-export function backoffDelay(retry: Required<RetryOptions>, attempt: number): number {
-  return Math.min(retry.backoffCapMs, retry.backoffMs * 2 ** Math.max(0, attempt - 2));
+/**
+ * Back-off before the `attempt`-th send of a command (attempt ≥ 2): doubling from `backoffMs`
+ * up to `backoffCapMs`, each drawn at random between half and all of that (jitter: devices
+ * told 0x97 at the same moment do not all come back at the same moment).
+ */
+export function backoffDelay(
+  retry: Required<RetryOptions>,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(retry.backoffCapMs, retry.backoffMs * 2 ** Math.max(0, attempt - 2));
+  return Math.round(ceiling * (0.5 + random() * 0.5));
 }

@@ -19,7 +19,10 @@ const offsetOf = (p: Published) => (p.command.kind === 'segment' ? p.command.off
 describe('upload reacts to results as the protocol says', () => {
   it('sends init, segments with checksums, fin with the file checksum (MQTT 5 properties)', async () => {
     const client = new FakeClient();
-    const result = await upload(client.asMqtt, data, { ...fast, fileId: 'f', name: 'n' }).done;
+    // Every command is answered at once: a result timeout long enough that a stalled event
+    // loop (a loaded machine) never makes the SDK resend, which this test counts.
+    const options = { ...fast, resultTimeoutMs: 5_000, fileId: 'f', name: 'n' };
+    const result = await upload(client.asMqtt, data, options).done;
     expect(result).toMatchObject({ location: 'mem://f', size: 41, checksum: sha256Hex(data) });
     expect(client.published[0]?.topic).toBe('$file/f/init');
     expect(JSON.parse(client.published[0]!.payload.toString())).toEqual({
@@ -90,6 +93,33 @@ describe('upload reacts to results as the protocol says', () => {
     await upload(client.asMqtt, data, fast).done;
     expect(inits).toBe(3);
     expect(client.segmentBytes()).toBe(2 * data.length);
+  });
+
+  it('0x97 does not use up maxAttempts; a cluster that stays busy fails as busy', async () => {
+    const client = new FakeClient();
+    let inits = 0;
+    client.answer = (p) =>
+      p.command.kind === 'init' && ++inits <= 6
+        ? { reason_code: 0x97, reason_description: 'busy' }
+        : undefined;
+    // 6 busy answers, more than maxAttempts (4): the upload still completes.
+    await upload(client.asMqtt, data, fast).done;
+    expect(inits).toBe(7);
+
+    const busy = new FakeClient();
+    busy.answer = (p) =>
+      p.command.kind === 'init' ? { reason_code: 0x97, reason_description: 'busy' } : undefined;
+    const started = Date.now();
+    const error = await upload(busy.asMqtt, data, {
+      ...fast,
+      retry: { ...fast.retry, busyTimeoutMs: 150 },
+    }).done.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UploadError);
+    expect(error).toMatchObject({ kind: 'busy', reasonCode: 0x97, reasonDescription: 'busy' });
+    expect((error as Error).message).toMatch(/stayed busy.*init was answered 0x97 busy/);
+    expect(Date.now() - started).toBeLessThan(150 + 1000);
+    expect(busy.sent('init').length).toBeGreaterThan(4);
+    expect(busy.sent('segment')).toHaveLength(0);
   });
 
   it('fails with the reason on 0x83 and gives up when nothing answers', async () => {

@@ -119,6 +119,43 @@ export const MQFT_VARIABLES = {
     "segments' time to live when init gives none",
     1000,
   ),
+  streamMaxBytes: vars.bytes(
+    'MQFT_STREAM_MAX_BYTES',
+    '4GiB',
+    "the stream's byte limit (discard new: a full stream refuses, it never drops what it holds). NATS reserves it in JetStream storage (max_file_store) at creation: keep it within the volume. Files larger than MQFT_STREAM_FULL_PERCENT of it are refused (file_too_large)",
+    1024 * 1024,
+  ),
+  streamFullPercent: vars.integer(
+    'MQFT_STREAM_FULL_PERCENT',
+    '95',
+    'ingest answers every command 0x97 busy while the stream holds more than this percentage of MQFT_STREAM_MAX_BYTES (checked every second)',
+    1,
+    100,
+  ),
+  busyStreamPercent: vars.integer(
+    'MQFT_BUSY_STREAM_PERCENT',
+    '70',
+    'assemblers answer inits of new transfers 0x97 busy while the stream holds more than this percentage of MQFT_STREAM_MAX_BYTES',
+    1,
+    100,
+  ),
+  busyBacklog: vars.integer(
+    'MQFT_BUSY_BACKLOG',
+    '100000',
+    'assemblers answer inits of new transfers 0x97 busy while more stream messages than this wait to be recorded (0: never)',
+    0,
+  ),
+  busyDueAge: vars.duration(
+    'MQFT_BUSY_DUE_AGE',
+    '30s',
+    'assemblers answer inits of new transfers 0x97 busy while a due assembly has waited longer than this for a free assembler (0: never)',
+  ),
+  busyStorageErrors: vars.integer(
+    'MQFT_BUSY_STORAGE_ERRORS',
+    '5',
+    'an assembler answers inits of new transfers 0x97 busy after this many failed assembly attempts (storage or NATS errors) in 10 s (0: never)',
+    0,
+  ),
   maxFileSize: vars.bytes('MQFT_MAX_FILE_SIZE', '64GiB', 'largest file accepted', 1),
   maxSegmentSize: vars.bytes(
     'MQFT_MAX_SEGMENT_SIZE',

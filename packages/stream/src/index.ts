@@ -20,8 +20,11 @@ export {
   DUPLICATE_WINDOW_MS,
   ensureAssemblerConsumer,
   ensureCommandStream,
+  safeLimit,
+  type ProvisionedStream,
   type StreamSettings,
 } from './provision.js';
 export { connectNats } from './connect.js';
 export { watchNatsConnection } from './connection-state.js';
 export { deleteStreamMessage, purgeLeftovers, purgeSubject } from './purge.js';
+export { isStreamFullError } from './refusal.js';

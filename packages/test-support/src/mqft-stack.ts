@@ -85,6 +85,9 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
     MQFT_REDIS_PREFIX: redisPrefix,
     MQFT_STORAGE: options.storage,
     MQFT_GRPC_ADDR: `127.0.0.1:${await freePort('127.0.0.1')}`,
+    // NATS reserves a stream's max_bytes in its JetStream storage: many test stacks share one
+    // NATS, so each reserves less than the default (4 GiB). Enough for a 300 MiB file.
+    MQFT_STREAM_MAX_BYTES: '1GiB',
     ...options.env,
   };
   const ingests: ServerHandle[] = [];

@@ -31,6 +31,7 @@ import { createAssemblerMetrics } from './metrics.js';
 import { Purger } from './purger.js';
 import { AssemblyScheduler } from './scheduler.js';
 import { watchConsumerBacklog } from './backlog.js';
+import { watchLoad } from './load-gate.js';
 import { StateRecovery } from './recovery.js';
 
 /** The one durable pull consumer every assembler replica shares. */
@@ -78,6 +79,7 @@ export async function startAssembler(
     name: config.stream,
     replicas: config.streamReplicas,
     maxAgeMs: config.segmentsTtl,
+    maxBytes: config.streamMaxBytes,
   });
   await ensureAssemblerConsumer(jsm, config.stream, {
     durable: ASSEMBLER_DURABLE,
@@ -96,9 +98,19 @@ export async function startAssembler(
     );
   };
 
+  const store = new TransferStore(redis, config.redisPrefix);
+  const loadGate = watchLoad({
+    jsm,
+    durable: ASSEMBLER_DURABLE,
+    redis,
+    redisPrefix: config.redisPrefix,
+    settings: config,
+    metrics,
+    logger,
+  });
   const ctx: AssemblerContext = {
     config,
-    store: new TransferStore(redis, config.redisPrefix),
+    store,
     due: new DueIndex(redis, config.redisPrefix),
     quotas: new ClientQuotas(redis, config.redisPrefix),
     indexes: new CreatedIndexes(redis, config.redisPrefix, {
@@ -117,6 +129,7 @@ export async function startAssembler(
     owner,
     // Called only once messages flow, after the scheduler below exists.
     requestAssembly: (key) => scheduler.request(key),
+    loadGate,
   };
   purger.startLeftoverChecks();
   const scheduler = new AssemblyScheduler(ctx);
@@ -144,6 +157,7 @@ export async function startAssembler(
     },
     async stop() {
       stopBacklog();
+      loadGate.stop();
       await consumer.stop();
       await recovery.stop();
       await scheduler.stop(config.shutdownGrace);

@@ -12,6 +12,7 @@ import type {
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { AssemblerConfig } from './config.js';
 import type { EventPublisher } from './events.js';
+import type { LoadGate } from './load-gate.js';
 import type { AssemblerMetrics } from './metrics.js';
 import type { Purger } from './purger.js';
 import type { FinResult } from './results.js';
@@ -44,4 +45,9 @@ export interface AssemblerContext {
   owner: string;
   /** Asks for an assembly of a transfer whose facts are all present. */
   requestAssembly: (key: string) => void;
+  /**
+   * Whether the cluster is behind (inits of new transfers then get 0x97 busy). Absent where
+   * nobody may be refused: the replay of the stream after Redis lost its data.
+   */
+  loadGate?: LoadGate | undefined;
 }

@@ -74,6 +74,17 @@ export function createAssemblerMetrics(registry: Registry) {
       help: 'Messages in the stream not yet delivered to the assembler consumer (backlog)',
       registers,
     }),
+    busy: new Counter({
+      name: 'mqft_assembler_busy_total',
+      help: 'Inits of new transfers answered 0x97 busy because the cluster is behind, by cause (stream_fill, backlog, due_age, storage_errors)',
+      labelNames: ['cause'] as const,
+      registers,
+    }),
+    shedding: new Gauge({
+      name: 'mqft_assembler_shedding',
+      help: '1 while this assembler answers inits of new transfers 0x97 busy (the cluster is behind), else 0',
+      registers,
+    }),
     consumerAckPending: new Gauge({
       name: 'mqft_assembler_consumer_ack_pending',
       help: 'Messages delivered to assemblers and not yet acknowledged',

@@ -120,7 +120,13 @@ export class StateRecovery {
     const info = await this.ctx.jsm.streams.info(config.stream);
     if (info.state.messages === 0) return 0;
     const last = info.state.last_seq;
-    const quiet: AssemblerContext = { ...this.ctx, sendResult: () => Promise.resolve() };
+    // Replayed commands answer nobody and refuse nothing (an init replayed now was admitted
+    // long ago, whatever the load).
+    const quiet: AssemblerContext = {
+      ...this.ctx,
+      sendResult: () => Promise.resolve(),
+      loadGate: undefined,
+    };
     const consumer = await this.js.consumers.get(config.stream, {
       filter_subjects: commandSubjects(config.stream),
       deliver_policy: DeliverPolicy.All,

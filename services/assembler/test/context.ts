@@ -119,7 +119,12 @@ export class TestAssembler {
     };
     const nc = await connect({ servers: sharedNatsUrl() });
     const jsm = await jetstreamManager(nc);
-    await ensureCommandStream(jsm, { name: config.stream, replicas: 1, maxAgeMs: 10 * 60_000 });
+    await ensureCommandStream(jsm, {
+      name: config.stream,
+      replicas: 1,
+      maxAgeMs: 10 * 60_000,
+      maxBytes: 64 * 1024 * 1024,
+    });
     const redis = createRedis(sharedRedisUrl());
     const backend = createStorage(config.storage);
     const prefix = config.redisPrefix;

@@ -78,7 +78,12 @@ export class Harness {
     const natsUrl = options.natsUrl ?? sharedNatsUrl();
     this.nc = await connectNats(natsUrl, 'control-test');
     this.jsm = await jetstreamManager(this.nc);
-    await ensureCommandStream(this.jsm, { name: this.stream, replicas: 1, maxAgeMs: TTL_MS });
+    await ensureCommandStream(this.jsm, {
+      name: this.stream,
+      replicas: 1,
+      maxAgeMs: TTL_MS,
+      maxBytes: 64 * 1024 * 1024,
+    });
     this.token = options.tokens?.[0];
     const config = loadControlConfig({
       MQFT_GRPC_ADDR: '127.0.0.1:0',

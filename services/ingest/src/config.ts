@@ -24,6 +24,8 @@ export const ingestConfigSchema = {
   stream: V.stream,
   streamReplicas: V.streamReplicas,
   segmentsTtl: V.segmentsTtl,
+  streamMaxBytes: V.streamMaxBytes,
+  streamFullPercent: V.streamFullPercent,
   maxFileSize: V.maxFileSize,
   maxFilemetaBytes: V.maxFilemetaBytes,
   maxFilemetaDepth: V.maxFilemetaDepth,

@@ -10,7 +10,8 @@ import {
   type DecodedMessage,
 } from './message.js';
 import type { IngestMetrics } from './metrics.js';
-import { StreamUnavailableError, type StreamPublisher } from './publisher.js';
+import { StreamFullError, StreamUnavailableError, type StreamPublisher } from './publisher.js';
+import type { StreamRoom } from './stream-room.js';
 import { maxPartBytes } from './segments.js';
 
 export interface MessageHandlerDeps {
@@ -19,6 +20,8 @@ export interface MessageHandlerDeps {
   /** The NATS server's max_payload now (it may change with a reconnect to another server). */
   maxPayload: () => number;
   publisher: StreamPublisher;
+  /** Room left in the stream (none: never refuse before JetStream does). */
+  room?: Pick<StreamRoom, 'reserve' | 'markFull'>;
   results: ResultPublisher;
   metrics: IngestMetrics;
   logger: Logger;
@@ -47,6 +50,14 @@ export function createMessageHandler(deps: MessageHandlerDeps): MessageHandler {
 }
 
 type Decoded = DecodedMessage;
+type BusyCause = 'stream_full' | 'jetstream_refused';
+
+/**
+ * Commands refused while the stream is nearly full: those that add data. fin and abort (a few
+ * hundred bytes) still go through, up to JetStream's own limit: they are what lets the
+ * assemblers finish transfers and free room, so refusing them could wedge a full stream.
+ */
+const ADDS_DATA: ReadonlySet<string> = new Set(['init', 'segment']);
 type Stored = Plan & { action: 'store' };
 
 class CommandHandling {
@@ -77,6 +88,9 @@ class CommandHandling {
       const { command, reply } = decoded;
       const plan = planCommand({ command, payload, key: decoded.key, reply }, limits);
       if (plan.action === 'reject') return await this.reject(decoded, kind, plan.error, log);
+      if (deps.room && ADDS_DATA.has(command.kind) && !deps.room.reserve(storedBytes(plan))) {
+        return await this.busy(decoded, kind, 'stream_full', log);
+      }
       await this.store(decoded, plan, log);
     } catch (err) {
       // A bug must not wedge the connection (nothing else arrives until this message is
@@ -92,6 +106,10 @@ class CommandHandling {
     try {
       await this.deps.publisher.publishAll(plan.messages);
     } catch (err) {
+      if (err instanceof StreamFullError) {
+        this.deps.room?.markFull();
+        return this.busy(decoded, kind, 'jetstream_refused', log);
+      }
       if (!(err instanceof StreamUnavailableError)) throw err;
       // A message JetStream can never take is the command's fault; anything else is ours,
       // and the device retransmits.
@@ -103,6 +121,18 @@ class CommandHandling {
     // A segment's success goes out only now that every part is durable. Not awaited: the
     // device retransmits a segment whose result it never saw, and that is idempotent.
     if (plan.answer !== undefined) void this.answer(decoded, plan.answer, log);
+  }
+
+  /**
+   * 0x97 busy: the stream has no room now; the device backs off and sends it again. Logged at
+   * debug (under pressure every device message is one): the metric counts them, and the
+   * stream room logs when the stream fills and when it has room again.
+   */
+  private async busy(decoded: Decoded, kind: string, cause: BusyCause, log: Logger) {
+    this.deps.metrics.busy.inc({ kind, cause });
+    this.deps.metrics.commands.inc({ kind, reason: 'busy' });
+    log.debug({ kind, cause, deviceTopic: decoded.deviceTopic }, 'command answered busy');
+    await this.answerError(decoded, 'busy', log);
   }
 
   private async reject(
@@ -132,4 +162,15 @@ class CommandHandling {
     void sent.finally(() => this.deps.pendingResults.delete(sent));
     return sent;
   }
+}
+
+/** Per stored message beyond its body: headers (reply, msg id, …) and the record's framing. */
+const MESSAGE_OVERHEAD_BYTES = 512;
+
+/** About what the plan's messages take in the stream. */
+function storedBytes(plan: Stored): number {
+  return plan.messages.reduce(
+    (sum, m) => sum + m.body.byteLength + m.command.key.length + MESSAGE_OVERHEAD_BYTES,
+    0,
+  );
 }

@@ -15,6 +15,7 @@ import type { IngestConfig } from './config.js';
 import { createMessageHandler } from './handle-message.js';
 import { createIngestMetrics } from './metrics.js';
 import { createStreamPublisher } from './publisher.js';
+import { largestStorableFile, watchStreamRoom } from './stream-room.js';
 import { openSubscriber, type Subscriber } from './subscriber.js';
 
 export interface IngestDeps {
@@ -64,10 +65,28 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       () => subscriberRef.current?.connectedCount() ?? 0,
     );
     const pendingResults = new Set<Promise<unknown>>();
+    const maxFileSize = largestStorableFile(
+      config.maxFileSize,
+      config.streamMaxBytes,
+      config.streamFullPercent,
+    );
+    if (maxFileSize < config.maxFileSize) {
+      logger.info(
+        { configured: config.maxFileSize, streamMaxBytes: config.streamMaxBytes, maxFileSize },
+        'MQFT_MAX_FILE_SIZE does not fit in the stream: larger files are refused (file_too_large)',
+      );
+    }
+    const room = watchStreamRoom(await jetstreamManager(nats), {
+      stream: config.stream,
+      fullPercent: config.streamFullPercent,
+      metrics,
+      logger,
+    });
+    cleanup.push(async () => room.stop());
     const onMessage = createMessageHandler({
       decode: { layout: config.layout, prefix: config.mqttTopicPrefix },
       limits: {
-        maxFileSize: config.maxFileSize,
+        maxFileSize,
         maxSegmentSize: config.maxSegmentSize,
         maxFilemetaBytes: config.maxFilemetaBytes,
         maxFilemetaDepth: config.maxFilemetaDepth,
@@ -79,6 +98,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
         metrics,
         logger,
       }),
+      room,
       results: createResultPublisher(resultsClient, registry, logger),
       metrics,
       logger,
@@ -108,7 +128,10 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       registry,
       checks: { nats: () => natsState.connected, mqtt: mqttUp },
       ready: () => stopped === undefined && natsState.connected && mqttUp(),
-      stop: () => (stopped ??= shutdown(parts)),
+      stop: () => {
+        room.stop();
+        return (stopped ??= shutdown(parts));
+      },
     };
   } catch (err) {
     for (const close of cleanup.reverse()) await close().catch(() => undefined);
@@ -125,6 +148,7 @@ async function openStream(config: IngestConfig, logger: Logger) {
       name: config.stream,
       replicas: config.streamReplicas,
       maxAgeMs: config.segmentsTtl,
+      maxBytes: config.streamMaxBytes,
     });
     return { nats, natsState };
   } catch (err) {

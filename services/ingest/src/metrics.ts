@@ -11,6 +11,9 @@ export interface IngestMetrics {
   publishRetries: Counter<'kind'>;
   inFlight: Gauge;
   connectionsConnected: Gauge;
+  /** Commands answered 0x97 busy; cause: stream_full (above MQFT_STREAM_FULL_PERCENT) or jetstream_refused. */
+  busy: Counter<'kind' | 'cause'>;
+  streamFillRatio: Gauge;
 }
 
 export function createIngestMetrics(
@@ -52,6 +55,17 @@ export function createIngestMetrics(
     inFlight: new Gauge({
       name: 'mqft_ingest_in_flight_messages',
       help: 'MQTT messages being handled (received, not yet acked)',
+      registers,
+    }),
+    busy: new Counter({
+      name: 'mqft_ingest_busy_total',
+      help: 'Commands answered 0x97 busy because the stream has no room, by kind and cause (stream_full, jetstream_refused)',
+      labelNames: ['kind', 'cause'] as const,
+      registers,
+    }),
+    streamFillRatio: new Gauge({
+      name: 'mqft_ingest_stream_fill_ratio',
+      help: "The command stream's stored bytes over its byte limit, as this ingest last saw them (every second)",
       registers,
     }),
     connectionsConnected: new Gauge({

@@ -3,7 +3,7 @@ import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { InvalidArgumentError } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { sleep } from '@mqft/config';
-import { commandSubject, encodeCommandHeaders } from '@mqft/stream';
+import { commandSubject, encodeCommandHeaders, isStreamFullError } from '@mqft/stream';
 import type { StreamMessage } from './handlers/index.js';
 import type { IngestMetrics } from './metrics.js';
 
@@ -19,6 +19,15 @@ export class StreamUnavailableError extends Error {
   }
 }
 
+/**
+ * JetStream refused the message for lack of room (the stream is at its byte limit). Not
+ * retried: only finished assemblies make room, so the device is told `busy` at once and
+ * nothing it was told is durable is touched (the stream discards new messages, never old).
+ */
+export class StreamFullError extends Error {
+  override name = 'StreamFullError';
+}
+
 export interface StreamPublisherOptions {
   stream: string;
   /** How long one message is retried before the device is told `unavailable` (~10 s). */
@@ -28,7 +37,7 @@ export interface StreamPublisherOptions {
 }
 
 export interface StreamPublisher {
-  /** Resolves with JetStream's ack; rejects with StreamUnavailableError only. */
+  /** Resolves with JetStream's ack; rejects with StreamUnavailableError or StreamFullError. */
   publish(message: StreamMessage): Promise<PubAck>;
   /** All at once (a split segment's parts); resolves when EVERY one is acked. */
   publishAll(messages: readonly StreamMessage[]): Promise<PubAck[]>;
@@ -62,6 +71,11 @@ export function createStreamPublisher(
         options.metrics.publishSeconds.observe({ kind }, (performance.now() - started) / 1000);
         return ack;
       } catch (err) {
+        if (isStreamFullError(err)) {
+          throw new StreamFullError(`JetStream refused the message: ${String(err)}`, {
+            cause: err,
+          });
+        }
         if (err instanceof InvalidArgumentError) {
           throw new StreamUnavailableError(`JetStream refused the message: ${String(err)}`, true, {
             cause: err,

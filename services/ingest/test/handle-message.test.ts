@@ -6,13 +6,20 @@ import { transferKey } from '@mqft/protocol';
 import { createMessageHandler } from '../src/handle-message.js';
 import type { StreamMessage } from '../src/handlers/index.js';
 import { createIngestMetrics } from '../src/metrics.js';
-import { StreamUnavailableError, type StreamPublisher } from '../src/publisher.js';
+import { StreamFullError, StreamUnavailableError, type StreamPublisher } from '../src/publisher.js';
 import { maxPartBytes } from '../src/segments.js';
+import { largestStorableFile } from '../src/stream-room.js';
 
 type Event = ['stored', StreamMessage[]] | ['result', ResultTarget, ResultContent];
 
 /** The handler with a stream and a broker that only record what happens, in order. */
-function harness(storeOutcome: () => Promise<void> = () => Promise.resolve()) {
+function harness(
+  storeOutcome: () => Promise<void> = () => Promise.resolve(),
+  room: { reserve(bytes: number): boolean; markFull(): void } = {
+    reserve: () => true,
+    markFull() {},
+  },
+) {
   const events: Event[] = [];
   const publisher: StreamPublisher = {
     publish: () => Promise.reject(new Error('unused')),
@@ -39,6 +46,7 @@ function harness(storeOutcome: () => Promise<void> = () => Promise.resolve()) {
     },
     maxPayload: () => 64 * 1024,
     publisher,
+    room,
     results,
     metrics: createIngestMetrics(registry, () => 0),
     logger: pino({ level: 'silent' }),
@@ -99,6 +107,53 @@ describe('message handling', () => {
     );
   });
 
+  it('answers busy at once when JetStream refuses for lack of room, and notes the stream full', async () => {
+    const room = { full: false, reserve: () => true, markFull: () => void (room.full = true) };
+    const { events, handle, props, registry } = harness(
+      () => Promise.reject(new StreamFullError('maximum bytes exceeded')),
+      room,
+    );
+    await handle('mqft/in/$file/f/fin/3', new Uint8Array(0), props);
+    expect(events).toEqual([
+      ['result', expect.objectContaining({ clientId: 'dev-1' }), { reason: 'busy' }],
+    ]);
+    expect(room.full).toBe(true);
+    expect(await registry.metrics()).toMatch(
+      /mqft_ingest_busy_total\{kind="fin",cause="jetstream_refused"\} 1/,
+    );
+  });
+
+  it('while the stream is nearly full: init and segments get busy, fin and abort go on', async () => {
+    const asked: number[] = [];
+    const room = {
+      reserve: (bytes: number) => {
+        asked.push(bytes);
+        return false;
+      },
+      markFull() {},
+    };
+    const { events, handle, props, registry } = harness(async () => undefined, room);
+    await handle('mqft/in/$file/f/init', Buffer.from('{"name":"n"}'), props);
+    await handle('mqft/in/$file/f/0', Buffer.from('abc'), props);
+    await handle('mqft/in/$file/f/fin/3', new Uint8Array(0), props);
+    await handle('mqft/in/$file/f/abort', new Uint8Array(0), props);
+    // A malformed command still hears what is wrong with it, not busy.
+    await handle('mqft/in/$file/f/x', Buffer.from('abc'), props);
+    expect(events.map((e) => (e[0] === 'result' ? e[2].reason : e[0]))).toEqual([
+      'busy',
+      'busy',
+      'stored',
+      'stored',
+      'invalid_file_command',
+    ]);
+    // Asked for the init's and the segment's room (body, key and headers), not fin's or abort's.
+    expect(asked).toHaveLength(2);
+    expect(asked[1]).toBeGreaterThan(3 + 512);
+    expect(await registry.metrics()).toMatch(
+      /mqft_ingest_busy_total\{kind="segment",cause="stream_full"\} 1/,
+    );
+  });
+
   it('cancels a command JetStream can never take', async () => {
     const { events, handle, props } = harness(() =>
       Promise.reject(new StreamUnavailableError('too large', true)),
@@ -127,5 +182,13 @@ describe('message handling', () => {
         { reason: 'invalid_file_command' },
       ],
     ]);
+  });
+});
+
+describe('largestStorableFile', () => {
+  it('is MQFT_MAX_FILE_SIZE unless that cannot fit in the stream below its full mark', () => {
+    const GiB = 1024 ** 3;
+    expect(largestStorableFile(10 * GiB, 40 * GiB, 95)).toBe(10 * GiB);
+    expect(largestStorableFile(64 * GiB, 40 * GiB, 95)).toBe(Math.floor(40 * GiB * 0.95));
   });
 });

@@ -1,5 +1,5 @@
 import { canonicalFileMeta, clampSegmentsTtl, parseFileMeta, ProtocolError } from '@mqft/protocol';
-import type { StreamCommand } from '@mqft/stream';
+import { deleteStreamMessage, type StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
 import { answerable, type RecordOutcome, type StoredCommand } from './types.js';
 
@@ -38,6 +38,10 @@ export async function recordInit(
     );
     await ctx.sendResult(command.key, reply, { reason: 'invalid_fileid' });
     return 'invalid_fileid';
+  }
+  if (await shedNewTransfer(ctx, command.key, stored.seq)) {
+    await ctx.sendResult(command.key, reply, { reason: 'busy' });
+    return 'busy';
   }
   const now = Date.now();
   const ttlMs = transferTtlMs(ctx, meta.segments_ttl);
@@ -79,6 +83,22 @@ export async function recordInit(
       await ctx.sendResult(command.key, reply, { reason: 'success' });
       return result.status === 'created' ? 'created' : 'resumed';
   }
+}
+
+/**
+ * While the cluster is behind (ctx.loadGate), an init of a transfer Redis does not know yet is
+ * refused: its stream message is deleted (nothing references it, and a device retrying under
+ * load would otherwise fill the stream with refused inits) and the device hears 0x97 busy.
+ * An init of a known transfer (a resume, or one whose segments came first) goes on, so the
+ * transfers already running keep the cluster's capacity.
+ */
+async function shedNewTransfer(ctx: AssemblerContext, key: string, seq: number): Promise<boolean> {
+  const cause = ctx.loadGate?.behind();
+  if (cause === undefined || (await ctx.store.get(key)) !== undefined) return false;
+  await deleteStreamMessage(ctx.jsm, ctx.config.stream, seq);
+  ctx.metrics.busy.inc({ cause });
+  ctx.logger.debug({ key, cause }, 'init of a new transfer refused: cluster behind');
+  return true;
 }
 
 /** init's segments_ttl, clamped to the protocol's bounds and to the stream's max age. */
