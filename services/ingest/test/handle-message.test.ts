@@ -132,7 +132,7 @@ describe('message handling', () => {
       },
       markFull() {},
     };
-    const { events, handle, props, registry } = harness(async () => undefined, room);
+    const { events, handle, props, registry } = harness(() => Promise.resolve(), room);
     await handle('mqft/in/$file/f/init', Buffer.from('{"name":"n"}'), props);
     await handle('mqft/in/$file/f/0', Buffer.from('abc'), props);
     await handle('mqft/in/$file/f/fin/3', new Uint8Array(0), props);
