@@ -55,6 +55,5 @@ describe('pnpm bench --smoke', () => {
         expect(Number.isFinite(row.value) && row.value >= 0, `${scenario}: ${row.case}`).toBe(true);
       }
     }
-    expect(seconds).toBeLessThan(150); // ~60 s on an idle machine; the rest is noise margin
   });
 });

@@ -197,6 +197,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         MQFT_LEASE_TTL: '5s',
         MQFT_FIN_GRACE: '5s',
         MQFT_SHUTDOWN_GRACE: '2s',
+        // The faults kill assemblers mid-assembly far more often than a poison transfer would:
+        // the same file may lose several holders, and must still complete (poison detection
+        // has tests of its own: services/assembler/test/failure.int.test.ts).
+        MQFT_ASSEMBLY_MAX_DEATHS: '20',
         // More detail in the kept logs when chasing a failure (debug: every command's outcome).
         ...(process.env.MQFT_CHAOS_LOG_LEVEL
           ? { MQFT_LOG_LEVEL: process.env.MQFT_CHAOS_LOG_LEVEL }

@@ -13,7 +13,7 @@ import {
 import { RESULT_OUTCOMES, RESULT_PUBACK_TIMEOUT_MS } from '../../packages/mqtt/src/index.js';
 import { DUPLICATE_WINDOW_MS } from '../../packages/stream/src/index.js';
 import { MAX_SMALL_ASSEMBLIES } from '../../services/assembler/src/admission.js';
-import { READ_WINDOW, RETRY_AFTER_MS } from '../../services/assembler/src/assemble.js';
+import { READ_WINDOW } from '../../services/assembler/src/assemble.js';
 import { ACK_WAIT_MS } from '../../services/assembler/src/assembler.js';
 import { BACKLOG_POLL_MS } from '../../services/assembler/src/backlog.js';
 import {
@@ -167,10 +167,6 @@ const SECOND = 1000;
  */
 const CONSTANTS: Record<string, { value: number; namedIn: string[] }> = {
   READ_WINDOW: { value: READ_WINDOW, namedIn: ['docs/internals.md', 'docs/design.md'] },
-  RETRY_AFTER_MS: {
-    value: RETRY_AFTER_MS,
-    namedIn: ['docs/internals.md', 'docs/operations.md', 'docs/design.md'],
-  },
   ACK_WAIT_MS: {
     value: ACK_WAIT_MS,
     namedIn: ['docs/internals.md', 'docs/operations.md', 'docs/design.md'],

@@ -215,6 +215,32 @@ export const MQFT_VARIABLES = {
     1,
     4096,
   ),
+  assemblyMaxAttempts: vars.integer(
+    'MQFT_ASSEMBLY_MAX_ATTEMPTS',
+    '10',
+    'failed assembly attempts (storage or NATS unavailable) after which a transfer ends failed (0x83 assembly_failed); with the back-off below, 10 rides out about 13 minutes of storage outage',
+    1,
+    1000,
+  ),
+  assemblyRetryDelay: vars.duration(
+    'MQFT_ASSEMBLY_RETRY_DELAY',
+    '2s',
+    'back-off after the first failed assembly attempt; it doubles with each further one',
+    10,
+  ),
+  assemblyRetryMaxDelay: vars.duration(
+    'MQFT_ASSEMBLY_RETRY_MAX_DELAY',
+    '5m',
+    'longest back-off between two assembly attempts',
+    10,
+  ),
+  assemblyMaxDeaths: vars.integer(
+    'MQFT_ASSEMBLY_MAX_DEATHS',
+    '2',
+    "assemblers that may lose a transfer's lease while assembling it (died, e.g. crashed by it) before the next one ends it failed instead of trying (poison detection)",
+    1,
+    100,
+  ),
   leaseTtl: vars.duration(
     'MQFT_LEASE_TTL',
     '30s',

@@ -30,6 +30,7 @@ export type ReasonDescription =
   | 'file_too_large'
   | 'not_authorized'
   | 'aborted'
+  | 'assembly_failed'
   | 'quota_exceeded'
   | 'busy'
   | 'segments_lost';
@@ -52,6 +53,9 @@ const CODE_OF: Readonly<Record<ReasonDescription, ReasonCodeValue>> = {
   file_too_large: ReasonCode.Cancel,
   not_authorized: ReasonCode.Cancel,
   aborted: ReasonCode.Cancel,
+  // The cluster gave up assembling the transfer (refused by storage, attempts or assemblers
+  // used up): the transfer ended failed, the device may upload it again under a new fileId.
+  assembly_failed: ReasonCode.Cancel,
   quota_exceeded: ReasonCode.Busy,
   busy: ReasonCode.Busy,
   segments_lost: ReasonCode.SegmentsLost,

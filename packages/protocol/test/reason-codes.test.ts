@@ -27,6 +27,7 @@ const RESULTS_TABLE: [ReasonDescription, number][] = [
   ['file_too_large', 0x83],
   ['not_authorized', 0x83],
   ['aborted', 0x83],
+  ['assembly_failed', 0x83],
   ['quota_exceeded', 0x97],
   ['busy', 0x97],
   ['segments_lost', 0x10],

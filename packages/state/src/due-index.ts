@@ -23,6 +23,15 @@ export class DueIndex {
     await this.redis.zadd(this.key, at, key);
   }
 
+  /**
+   * Schedules a look at `at` at the latest: an earlier one stays (ZADD LT, Redis 6.2+). For a
+   * watchdog, which must not postpone a look already due sooner (a failed attempt's back-off
+   * ending, docs/design.md "No retry without end").
+   */
+  async scheduleCheckBy(key: string, at: number): Promise<void> {
+    await this.redis.zadd(this.key, 'LT', at, key);
+  }
+
   async unschedule(key: string): Promise<void> {
     await this.redis.zrem(this.key, key);
   }

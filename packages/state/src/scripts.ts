@@ -115,6 +115,8 @@ export const recordInit = defineScript({
 local meta, segs = K.meta, K.segs
 local cur = redis.call('HMGET', meta, 'canonical', 'state')
 if cur[2] == 'aborted' then return {'aborted', 0} end
+-- failed: the transfer is over (docs/protocol.md "Failed transfers"); its reason is told
+if cur[2] == 'failed' then return {'failed', 0, redis.call('HGET', meta, 'errorReason') or ''} end
 if cur[1] then
   if cur[1] ~= A.canonical then return {'conflict', 0} end
   if cur[2] == 'complete' then return {'complete', 0} end
@@ -129,19 +131,19 @@ expire(meta, segs, A.ttlMs)
 return {'created', is_ready(meta) and 1 or 0}
 `,
   decode: (r) => {
-    const [status, ready] = r.list(2);
-    return {
-      status: r.oneOf(status, ['created', 'same', 'conflict', 'aborted', 'complete']),
-      ready: r.flag(ready),
-    };
+    const [status, ready, reason] = r.list(2, 3);
+    const s = r.oneOf(status, ['created', 'same', 'conflict', 'aborted', 'complete', 'failed']);
+    // failed: why (its errorReason).
+    if (s === 'failed') return { status: s, ready: r.flag(ready), reason: r.text(reason) };
+    return { status: s, ready: r.flag(ready) };
   },
 });
 
 /**
  * Records the request for assembly ('unknown' for a transfer without state, unless `create`).
- * `checksum` is '' when fin gave none. The text of the reply
- * is the location (complete) or the first fin's time, from which the grace runs (assembling,
- * ready, waiting); '' for aborted and failed.
+ * `checksum` is '' when fin gave none. The text of the reply is the location (complete), the
+ * first fin's time, from which the grace runs (assembling, ready, waiting), the errorReason
+ * (failed) or '' (aborted).
  */
 export const recordFin = defineScript({
   name: 'mqftRecordFin',
@@ -151,7 +153,8 @@ export const recordFin = defineScript({
 local meta, segs = K.meta, K.segs
 local state = redis.call('HGET', meta, 'state')
 if state == 'complete' then return {'complete', redis.call('HGET', meta, 'location') or ''} end
-if state == 'aborted' or state == 'failed' then return {state, ''} end
+if state == 'aborted' then return {state, ''} end
+if state == 'failed' then return {state, redis.call('HGET', meta, 'errorReason') or ''} end
 if not state and A.create ~= '1' then return {'unknown', ''} end
 touch(meta, A.now)
 redis.call('HSET', meta, 'finSize', A.size, 'finReply', A.reply)
@@ -178,15 +181,16 @@ return {is_ready(meta) and 'ready' or 'waiting', fin_at}
     ]);
     if (status === 'complete') return { status, location: text };
     if (status === 'unknown') return { status };
-    if (status === 'aborted' || status === 'failed') return { status };
+    if (status === 'failed') return { status, reason: text };
+    if (status === 'aborted') return { status };
     return { status, finAt: r.integer(text) };
   },
 });
 
 /**
- * Drops the transfer's state (a complete transfer stays complete); a transfer without state
- * gets an 'aborted' record (so that its late commands are ignored) only with `create`, else
- * the answer is 'unknown'. `finReply` is the reply of
+ * Drops the transfer's state (a complete or failed transfer stays so); a transfer without
+ * state gets an 'aborted' record (so that its late commands are ignored) only with `create`,
+ * else the answer is 'unknown'. `finReply` is the reply of
  * a fin that was still waiting, '' if none; `uploadId` the unfinished upload to abort.
  */
 export const recordAbort = defineScript({
@@ -196,7 +200,7 @@ export const recordAbort = defineScript({
   body: `
 local meta, segs, lease = K.meta, K.segs, K.lease
 local state = redis.call('HGET', meta, 'state')
-if state == 'complete' then return {'complete', ''} end
+if state == 'complete' or state == 'failed' then return {state, ''} end
 if not state and A.create ~= '1' then return {'unknown', '', ''} end
 local upload = redis.call('HGET', meta, 'uploadId') or ''
 -- A fin still waiting for its answer gets one: the transfer is aborted.
@@ -212,7 +216,7 @@ return {'aborted', upload, fin_reply}
 `,
   decode: (r) => {
     const [first, uploadId, finReply] = r.list(1, 3);
-    const status = r.oneOf(first, ['aborted', 'complete', 'unknown']);
+    const status = r.oneOf(first, ['aborted', 'complete', 'failed', 'unknown']);
     if (status === 'unknown') return { status };
     return {
       status,
@@ -222,25 +226,37 @@ return {'aborted', upload, fin_reply}
   },
 });
 
-/** Takes the assembly lease of a ready transfer; the token fences every later write. */
+/**
+ * Takes the assembly lease of a ready transfer; the token fences every later write.
+ * 'backoff' (with the time) while a failed attempt's back-off runs (retryTransfer), so that a
+ * device resending fin does not bring the next attempt forward. A transfer still
+ * 'assembling' without a lease lost its holder (it died, or stalled beyond the lease): that
+ * counts a death, and the reply tells the deaths so far (poison detection).
+ */
 export const acquireLease = defineScript({
   name: 'mqftAcquireLease',
   keys: ['meta', 'lease'],
   argv: ['owner', 'leaseTtlMs', 'now'],
   body: `
 local meta, lease = K.meta, K.lease
-local m = redis.call('HMGET', meta, 'state', 'canonical', 'finSize', 'bytes')
+local m = redis.call('HMGET', meta, 'state', 'canonical', 'finSize', 'bytes', 'retryAt', 'deaths')
 if m[1] ~= 'receiving' and m[1] ~= 'assembling' then return {'not_ready', m[1] or ''} end
 if not m[2] or not m[3] or tonumber(m[4] or '0') < tonumber(m[3]) then return {'not_ready', m[1]} end
 if redis.call('EXISTS', lease) == 1 then return {'busy', ''} end
+if m[1] == 'receiving' and m[5] and tonumber(m[5]) > tonumber(A.now) then return {'backoff', m[5]} end
+local deaths = tonumber(m[6] or '0')
+if m[1] == 'assembling' then deaths = redis.call('HINCRBY', meta, 'deaths', 1) end
 local token = redis.call('HINCRBY', meta, 'leaseEpoch', 1)
 redis.call('SET', lease, token .. ':' .. A.owner, 'PX', tonumber(A.leaseTtlMs))
 redis.call('HSET', meta, 'state', 'assembling', 'updatedAt', A.now)
-return {'acquired', tostring(token)}
+return {'acquired', tostring(token), tostring(deaths)}
 `,
   decode: (r) => {
-    const { status, text } = statusAndText(r, ['acquired', 'busy', 'not_ready']);
-    return status === 'acquired' ? { status, token: r.integer(text) } : { status, state: text };
+    const [status, text, deaths] = r.list(1, 3);
+    const s = r.oneOf(status, ['acquired', 'busy', 'not_ready', 'backoff']);
+    if (s === 'acquired') return { status: s, token: r.integer(text), deaths: r.integer(deaths) };
+    if (s === 'backoff') return { status: s, retryAt: r.integer(text) };
+    return { status: s, state: r.text(text) };
   },
 });
 
@@ -406,6 +422,73 @@ return {'expired', m[3] or ''}
 });
 
 /**
+ * The lease holder's attempt failed and may be tried again: counts it (`attempts`) and, below
+ * `maxAttempts`, gives the transfer back to 'receiving' (fin kept) with a back-off:
+ * `retryAt` = now + min(maxDelayMs, delayMs × 2^(attempts−1)), before which acquireLease
+ * refuses. At `maxAttempts` it keeps the lease and answers 'exhausted': the holder fails
+ * the transfer (failTransfer).
+ */
+export const retryTransfer = defineScript({
+  name: 'mqftRetryTransfer',
+  keys: ['meta', 'lease'],
+  argv: ['leaseValue', 'now', 'maxAttempts', 'delayMs', 'maxDelayMs'],
+  body: `
+local meta, lease = K.meta, K.lease
+if redis.call('GET', lease) ~= A.leaseValue or redis.call('HGET', meta, 'state') ~= 'assembling' then
+  return {'lost', '0', '0'}
+end
+local attempts = redis.call('HINCRBY', meta, 'attempts', 1)
+if attempts >= tonumber(A.maxAttempts) then return {'exhausted', tostring(attempts), '0'} end
+local delay = math.min(tonumber(A.maxDelayMs), tonumber(A.delayMs) * 2 ^ (attempts - 1))
+local retry_at = tonumber(A.now) + math.floor(delay)
+redis.call('DEL', lease)
+redis.call('HSET', meta, 'state', 'receiving', 'updatedAt', A.now, 'retryAt', string.format('%d', retry_at))
+redis.call('HDEL', meta, 'uploadId')
+return {'retry', tostring(attempts), string.format('%d', retry_at)}
+`,
+  decode: (r) => {
+    const [status, attempts, retryAt] = r.list(3);
+    return {
+      status: r.oneOf(status, ['retry', 'exhausted', 'lost']),
+      attempts: r.integer(attempts),
+      retryAt: r.integer(retryAt),
+    };
+  },
+});
+
+/**
+ * The lease holder ends the transfer as 'failed' (no retry without end): `reason` (a reason
+ * description) and `cause` (a metric label) are kept with the record for `keepMs`, the
+ * segment map and the lease go. Replies the fin that waits and the upload to abort.
+ */
+export const failTransfer = defineScript({
+  name: 'mqftFailTransfer',
+  keys: ['meta', 'segs', 'lease'],
+  argv: ['leaseValue', 'reason', 'cause', 'now', 'keepMs'],
+  body: `
+local meta, segs, lease = K.meta, K.segs, K.lease
+if redis.call('GET', lease) ~= A.leaseValue or redis.call('HGET', meta, 'state') ~= 'assembling' then
+  return {'lost', '', ''}
+end
+local m = redis.call('HMGET', meta, 'finReply', 'uploadId')
+redis.call('HSET', meta, 'state', 'failed', 'errorReason', A.reason, 'failCause', A.cause,
+  'failedAt', A.now, 'updatedAt', A.now)
+redis.call('HDEL', meta, 'finReply', 'finAt', 'uploadId', 'retryAt', 'missing')
+redis.call('DEL', segs, lease)
+redis.call('PEXPIRE', meta, tonumber(A.keepMs))
+return {'failed', m[1] or '', m[2] or ''}
+`,
+  decode: (r) => {
+    const [status, finReply, uploadId] = r.list(3);
+    return {
+      status: r.oneOf(status, ['failed', 'lost']),
+      finReply: r.text(finReply),
+      uploadId: r.text(uploadId),
+    };
+  },
+});
+
+/**
  * Per-client quota of active transfers, on the client's active set (scored by when each entry
  * lapses). True when admitted (or already active). The set lives as long as its last entry.
  */
@@ -473,6 +556,8 @@ export const ALL_SCRIPTS = [
   completeStored,
   releaseTransfer,
   expireFin,
+  retryTransfer,
+  failTransfer,
   admitTransfer,
   claimDue,
   indexTransfer,

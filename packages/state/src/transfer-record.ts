@@ -26,6 +26,13 @@ export interface TransferRecord {
   updatedAt?: number;
   completedAt?: number;
   errorReason?: string;
+  /** failed: why, as a bounded word (storage_refused, invalid_data, retries_exhausted, …). */
+  failCause?: string;
+  /** Failed assembly attempts so far, and holders that died while assembling. */
+  attempts?: number;
+  deaths?: number;
+  /** A failed attempt's back-off: no assembly before this. */
+  retryAt?: number;
   missing?: [number, number][];
   uploadId?: string;
   ttlMs?: number;
@@ -62,6 +69,10 @@ export function parseTransferRecord(
     updatedAt: num(hash.updatedAt),
     completedAt: num(hash.completedAt),
     errorReason: hash.errorReason,
+    failCause: hash.failCause,
+    attempts: num(hash.attempts),
+    deaths: num(hash.deaths),
+    retryAt: num(hash.retryAt),
     missing: hash.missing ? (JSON.parse(hash.missing) as [number, number][]) : undefined,
     uploadId: hash.uploadId,
     ttlMs: num(hash.ttlMs),

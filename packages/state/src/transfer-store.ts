@@ -18,7 +18,10 @@ export interface Lease {
   value: string;
 }
 
-/** How long a complete transfer's record stays (GetTransfer, ListTransfers, late commands). */
+/**
+ * How long a finished (complete or failed) transfer's record stays (GetTransfer,
+ * ListTransfers, late commands).
+ */
 export const COMPLETE_KEEP_MS = 7 * 24 * 3600_000;
 
 /**
@@ -122,7 +125,14 @@ export class TransferStore {
     ttlMs: number,
     now: number,
   ): Promise<
-    { status: 'acquired'; lease: Lease } | { status: 'busy' | 'not_ready'; state: string }
+    | {
+        status: 'acquired';
+        lease: Lease;
+        /** Holders before this one that lost the lease while assembling (died). */
+        deaths: number;
+      }
+    | { status: 'busy' | 'not_ready'; state: string }
+    | { status: 'backoff'; retryAt: number }
   > {
     const taken = await this.scripts.run(scripts.acquireLease, this.keys(key), {
       owner,
@@ -130,8 +140,8 @@ export class TransferStore {
       now,
     });
     if (taken.status !== 'acquired') return taken;
-    const { token } = taken;
-    return { status: 'acquired', lease: { key, token, value: `${token}:${owner}` } };
+    const { token, deaths } = taken;
+    return { status: 'acquired', lease: { key, token, value: `${token}:${owner}` }, deaths };
   }
 
   renewLease(lease: Lease, ttlMs: number): Promise<boolean> {
@@ -188,6 +198,32 @@ export class TransferStore {
       now: r.now,
       missing: r.missing ? JSON.stringify(r.missing) : '',
       seqFloor: r.seqFloor ?? '',
+    });
+  }
+
+  /**
+   * Counts a failed attempt; below `maxAttempts` gives the transfer back with a back-off
+   * (retryAt), at it answers 'exhausted' and keeps the lease (see scripts.retryTransfer).
+   */
+  retry(
+    lease: Lease,
+    r: { now: number; maxAttempts: number; delayMs: number; maxDelayMs: number },
+  ) {
+    return this.scripts.run(scripts.retryTransfer, this.keys(lease.key), {
+      leaseValue: lease.value,
+      ...r,
+    });
+  }
+
+  /**
+   * Ends the transfer as 'failed' with `reason` (told to the device and the API) and `cause`
+   * (a bounded word for metrics), kept as long as a complete one; 'lost' without the lease.
+   */
+  fail(lease: Lease, f: { reason: string; cause: string; now: number }) {
+    return this.scripts.run(scripts.failTransfer, this.keys(lease.key), {
+      leaseValue: lease.value,
+      ...f,
+      keepMs: COMPLETE_KEEP_MS,
     });
   }
 

@@ -4,12 +4,14 @@ import {
   acquireLease,
   claimDue,
   expireFin,
+  failTransfer,
   recordAbort,
   recordFin,
   recordInit,
   recordSegment,
   releaseLock,
   renewLease,
+  retryTransfer,
 } from '../src/scripts.js';
 
 /** Each script's decoder checks the reply: what the definition does not allow is refused. */
@@ -35,7 +37,38 @@ describe('script replies are decoded, not cast', () => {
       uploadId: '',
       finReply: '',
     });
-    expect(acquireLease.decode(['acquired', '3'])).toEqual({ status: 'acquired', token: 3 });
+    expect(acquireLease.decode(['acquired', '3', '1'])).toEqual({
+      status: 'acquired',
+      token: 3,
+      deaths: 1,
+    });
+    expect(acquireLease.decode(['backoff', '1700000002000'])).toEqual({
+      status: 'backoff',
+      retryAt: 1_700_000_002_000,
+    });
+    expect(recordInit.decode(['failed', 0, 'assembly_failed'])).toEqual({
+      status: 'failed',
+      ready: false,
+      reason: 'assembly_failed',
+    });
+    expect(recordFin.decode(['failed', 'assembly_failed'])).toEqual({
+      status: 'failed',
+      reason: 'assembly_failed',
+    });
+    expect(retryTransfer.decode(['retry', 2, '1700000004000'])).toEqual({
+      status: 'retry',
+      attempts: 2,
+      retryAt: 1_700_000_004_000,
+    });
+    expect(retryTransfer.decode(['exhausted', '5', '0'])).toMatchObject({
+      status: 'exhausted',
+      attempts: 5,
+    });
+    expect(failTransfer.decode(['failed', 'reply', 'upload-1'])).toEqual({
+      status: 'failed',
+      finReply: 'reply',
+      uploadId: 'upload-1',
+    });
     expect(acquireLease.decode(['not_ready', 'aborted'])).toEqual({
       status: 'not_ready',
       state: 'aborted',
@@ -56,7 +89,11 @@ describe('script replies are decoded, not cast', () => {
     ['a fin time that is no number', recordFin, ['waiting', 'soon']],
     ['a missing fin time', recordFin, ['ready']],
     ['a status that is no string', recordAbort, [1, '', '']],
-    ['a token that is no number', acquireLease, ['acquired', 'x']],
+    ['a token that is no number', acquireLease, ['acquired', 'x', '0']],
+    ['an acquired lease without its deaths', acquireLease, ['acquired', '3']],
+    ['a back-off without its time', acquireLease, ['backoff', '']],
+    ['a retry without its attempts', retryTransfer, ['retry', '', '5']],
+    ['an unknown failure status', failTransfer, ['gave_up', '', '']],
     ['a lease answer other than 0 or 1', renewLease, 'OK'],
     ['nil', releaseLock, null],
     ['keys that are no list', claimDue, 'a'],

@@ -26,7 +26,7 @@ const REPLIES: Record<string, unknown> = {
   mqftRecordInit: ['created', 0],
   mqftRecordFin: ['waiting', '1000'],
   mqftRecordAbort: ['aborted', '', ''],
-  mqftAcquireLease: ['acquired', '1'],
+  mqftAcquireLease: ['acquired', '1', '0'],
   mqftRenewLease: 1,
   mqftReleaseLock: 1,
   mqftRecordUpload: 1,
@@ -34,6 +34,8 @@ const REPLIES: Record<string, unknown> = {
   mqftCompleteStored: ['complete', ''],
   mqftReleaseTransfer: ['released', ''],
   mqftExpireFin: ['expired', ''],
+  mqftRetryTransfer: ['retry', '1', '2000'],
+  mqftFailTransfer: ['failed', '', ''],
   mqftAdmitTransfer: 1,
   mqftClaimDue: [],
   mqftIndexTransfer: 0,
@@ -129,6 +131,8 @@ describe('every script touches keys of one slot', () => {
       await store.completeStored(key, { location: 'l', size: 10, checksum: 'c', now });
       await store.release(lease, { mode: 'reset', reason: 'x', now, missing: [[0, 1]] });
       await store.expireFin(key, now, now, [[0, 1]]);
+      await store.retry(lease, { now, maxAttempts: 3, delayMs: 1000, maxDelayMs: 5000 });
+      await store.fail(lease, { reason: 'assembly_failed', cause: 'invalid_data', now });
       await new ClientQuotas(client, prefix).admit(key, now, now + 1000, 4);
       await new DueIndex(client, prefix).claimDue(now, 10, 1000);
       const lock = new RebuildLock(client, prefix);

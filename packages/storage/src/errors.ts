@@ -112,3 +112,38 @@ export function isNotFound(err: unknown): boolean {
     name === 'NotFound'
   );
 }
+
+// What storage refuses for one object whatever the attempt: its key or its metadata.
+// ENAMETOOLONG: a path component too long; EISDIR: a directory at the file's own path. Not
+// ENOTDIR and the like: a file in the way may block every target (the temp dir), not one.
+const REFUSED_FS_CODES = new Set(['ENAMETOOLONG', 'EISDIR']);
+// Only the S3 errors about the object itself: many other 400s are not (RequestTimeout,
+// IncompleteBody, BadDigest are transient; AuthorizationHeaderMalformed, ExpiredToken hit
+// every object).
+const REFUSED_S3_NAMES = new Set([
+  'KeyTooLongError',
+  'MetadataTooLarge',
+  'InvalidObjectName',
+  'EntityTooLarge',
+]);
+
+/**
+ * Whether storage refuses this very object for good — its key (too long, a path a file
+ * blocks) or its metadata (too large) — so that no later attempt can store it. Not a refusal
+ * of every object (denied access, a missing bucket): that is the operator's to fix, and a
+ * later attempt may succeed. Looks through `cause`s (a StorageError wraps the original).
+ */
+export function isRefusedForGood(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 8; depth++) {
+    if (isTransient(e)) return false;
+    if (e instanceof StorageError) {
+      if (e.code === 'invalid_target' || e.code === 'too_many_parts') return true;
+    } else {
+      const s = shape(e);
+      if (typeof s.code === 'string' && REFUSED_FS_CODES.has(s.code)) return true;
+      if (REFUSED_S3_NAMES.has(errorName(e))) return true;
+    }
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return false;
+}

@@ -9,6 +9,7 @@ export {
   type StoredFileTarget,
 } from './storage.js';
 export { createStorage, fileStorageRoot, parseS3Url } from './create-storage.js';
+export { isRefusedForGood } from './errors.js';
 export { FileStorage } from './file.js';
 export {
   S3Storage,

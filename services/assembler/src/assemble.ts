@@ -1,7 +1,9 @@
+import type { Logger } from '@mqft/config';
 import { StorageError, type FileUpload } from '@mqft/storage';
 import { commandSubject, purgeSubject } from '@mqft/stream';
 import type { Lease, TransferRecord } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
+import { failTransfer, permanentCause } from './failure.js';
 import { LeaseKeeper } from './lease.js';
 import type { AssemblyResult } from './metrics.js';
 import { planAssembly } from './plan.js';
@@ -12,8 +14,6 @@ import { completeAlreadyStored, storedCompletion, storedFileTarget } from './sto
 /** Direct gets in flight per assembly (docs/design.md: 8 reached 151 MB/s here, far above what
  * one assembly writes; more only holds more message buffers in memory). */
 export const READ_WINDOW = 8;
-/** How long to wait before retrying an assembly that storage or NATS failed. */
-export const RETRY_AFTER_MS = 3000;
 
 export type { AssemblyResult } from './metrics.js';
 
@@ -124,13 +124,48 @@ export async function assembleTransfer(
       return failAndReset(ctx, lease, 'segments_lost', purgeBelow);
     }
     ctx.metrics.storageErrors.inc({ operation: err instanceof StorageError ? 'storage' : 'other' });
-    log.error({ err }, 'assembly failed; will retry');
-    await ctx.store.release(lease, { mode: 'wait', reason: 'unavailable', now: Date.now() });
-    await ctx.due.scheduleCheck(lease.key, Date.now() + RETRY_AFTER_MS);
-    return 'retry';
+    const seqs = segments.map((s) => s.seq);
+    const cause = permanentCause(err);
+    if (cause) return failTransfer(ctx, lease, record, cause, seqs, log, { err });
+    return retryLater(ctx, lease, record, seqs, log, err);
   } finally {
     keeper.stop();
   }
+}
+
+/**
+ * The attempt failed in a way a later one may not (storage or NATS unavailable): counted, and
+ * tried again after an exponential back-off (MQFT_ASSEMBLY_RETRY_DELAY doubling up to
+ * MQFT_ASSEMBLY_RETRY_MAX_DELAY), or failed once MQFT_ASSEMBLY_MAX_ATTEMPTS attempts failed.
+ */
+async function retryLater(
+  ctx: AssemblerContext,
+  lease: Lease,
+  record: TransferRecord,
+  seqs: readonly number[],
+  log: Logger,
+  err: unknown,
+): Promise<AssemblyResult> {
+  const { config } = ctx;
+  const retried = await ctx.store.retry(lease, {
+    now: Date.now(),
+    maxAttempts: config.assemblyMaxAttempts,
+    delayMs: config.assemblyRetryDelay,
+    maxDelayMs: config.assemblyRetryMaxDelay,
+  });
+  if (retried.status === 'lost') return 'lease_lost';
+  if (retried.status === 'exhausted') {
+    return failTransfer(ctx, lease, record, 'retries_exhausted', seqs, log, {
+      err,
+      attempts: retried.attempts,
+    });
+  }
+  log.warn(
+    { err, attempt: retried.attempts, retryAt: new Date(retried.retryAt).toISOString() },
+    'assembly failed; will retry',
+  );
+  await ctx.due.scheduleCheck(lease.key, retried.retryAt);
+  return 'retry';
 }
 
 /** Gaps remain: wait within the fin grace, else answer the fin with the missing ranges. */

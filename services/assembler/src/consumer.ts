@@ -73,7 +73,8 @@ export class CommandConsumer {
         data: msg.data,
       });
       timer();
-      if (LEAVES_MESSAGE_UNREFERENCED[outcome]) {
+      const leftBehind = LEAVES_MESSAGE_UNREFERENCED[outcome];
+      if (leftBehind !== false) {
         // A late copy (a device's retransmission, a broker's redelivery) of a command of a
         // finished transfer, or a redundant segment copy: nothing purges it any more (or only
         // the purge at completion would), so it would stay until max_age.
@@ -87,6 +88,10 @@ export class CommandConsumer {
           msg.nak(NAK_DELAY_MS);
           return;
         }
+        // A late copy of a finished transfer's command came after its purge (a retried publish
+        // through a stream leader's failover, say): its subject is checked again for what
+        // nats-server kept (test/cluster/failover.int.test.ts, stream leader: 3 such left).
+        if (leftBehind === 'transfer_over') this.ctx.purger.checkLater(command.key);
       }
       msg.ack();
       metrics.commands.inc({ kind, outcome });

@@ -11,8 +11,26 @@ export const ASSEMBLY_RESULTS = [
   'lease_lost',
   'handed_over',
   'retry',
+  'failed',
 ] as const;
 export type AssemblyResult = (typeof ASSEMBLY_RESULTS)[number];
+
+/**
+ * The values of the failed transfers counter's `cause` label: why a transfer ended failed
+ * (docs/protocol.md "Failed transfers"), also kept as the record's `failCause`.
+ * - storage_refused: storage refuses this object for good (its key, its metadata);
+ * - invalid_data: the transfer's own data cannot be processed (a RangeError: a device's
+ *   metadata nested too deep to serialise, say);
+ * - retries_exhausted: MQFT_ASSEMBLY_MAX_ATTEMPTS attempts failed (storage or NATS unavailable);
+ * - assembler_died: MQFT_ASSEMBLY_MAX_DEATHS holders lost the lease while assembling it.
+ */
+export const FAILURE_CAUSES = [
+  'storage_refused',
+  'invalid_data',
+  'retries_exhausted',
+  'assembler_died',
+] as const;
+export type FailureCause = (typeof FAILURE_CAUSES)[number];
 
 /** The values of the storage errors counter's `operation` label. */
 export const STORAGE_ERROR_OPERATIONS = ['storage', 'verify', 'other'] as const;
@@ -47,6 +65,12 @@ export function createAssemblerMetrics(registry: Registry) {
       labelNames: ['result'] as const,
       registers,
     }) as CounterOf<{ result: AssemblyResult }>,
+    failedTransfers: new Counter({
+      name: 'mqft_assembler_failed_transfers_total',
+      help: `Transfers ended failed (no retry without end), by cause (${FAILURE_CAUSES.join(', ')})`,
+      labelNames: ['cause'] as const,
+      registers,
+    }) as CounterOf<{ cause: FailureCause }>,
     assemblySeconds: new Histogram({
       name: 'mqft_assembler_assembly_seconds',
       help: 'Duration of successful assemblies',

@@ -61,6 +61,15 @@ export class Purger {
   }
 
   /**
+   * Has the subject of a finished transfer checked for leftovers (and purged again after a
+   * reconnect) like one this process purged: a late copy of one of its commands was deleted
+   * just now, and nats-server 2.9.10 now and then keeps a message it acknowledged deleting.
+   */
+  checkLater(key: string): void {
+    this.recentPurges.remember(key);
+  }
+
+  /**
    * {@link purgeCompleted} in the background, then `after` (a failure of either is logged);
    * {@link settled} waits for it.
    */

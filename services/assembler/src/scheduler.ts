@@ -3,6 +3,7 @@ import type { Lease } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
 import { AssemblyAdmission } from './admission.js';
 import { assembleTransfer } from './assemble.js';
+import { failTransfer, permanentCause } from './failure.js';
 import { planAssembly } from './plan.js';
 import { replyToFin } from './results.js';
 
@@ -12,7 +13,10 @@ export const SWEEP_INTERVAL_MS = 1000;
 const SWEEP_BATCH = 16;
 /** A transfer without room now is due again after this (any assembler may take it). */
 const DEFER_MS = 250;
-/** A leased attempt that failed (Redis or NATS unavailable) is due again after this. */
+/**
+ * A failed attempt whose lease was no longer ours (or whose transfer completed meanwhile) is
+ * looked at again after this, to finish what is left.
+ */
 const RETRY_AFTER_FAILURE_MS = 3000;
 /** How often handing a failed attempt's lease back is tried while Redis is unavailable. */
 const HAND_BACK_RETRY_MS = 500;
@@ -94,20 +98,49 @@ export class AssemblyScheduler {
     const { store, due, config, metrics } = this.ctx;
     const now = Date.now();
     const taken = await store.acquireLease(key, this.ctx.owner, config.leaseTtl, now);
+    if (taken.status === 'busy') {
+      await due.scheduleCheck(key, now + config.leaseTtl);
+      return;
+    }
+    if (taken.status === 'backoff') {
+      // A failed attempt's back-off runs (a resent fin asked): the due index brings it back.
+      await due.scheduleCheck(key, taken.retryAt);
+      return;
+    }
     if (taken.status !== 'acquired') {
-      if (taken.status === 'busy') await due.scheduleCheck(key, now + config.leaseTtl);
-      else await this.settleNotReady(key);
+      await this.settleNotReady(key);
       return;
     }
     try {
       await due.scheduleCheck(key, now + 2 * config.leaseTtl);
       const record = await store.get(key);
       if (!record) return;
+      if (taken.deaths >= config.assemblyMaxDeaths) {
+        // Poison detection: the holders before died while assembling it; do not try again.
+        const log = this.ctx.logger.child({
+          key,
+          clientId: record.clientId,
+          fileId: record.fileId,
+        });
+        const result = await failTransfer(
+          this.ctx,
+          taken.lease,
+          record,
+          'assembler_died',
+          [],
+          log,
+          {
+            deaths: taken.deaths,
+          },
+        );
+        metrics.assemblies.inc({ result });
+        return;
+      }
       this.ctx.events.publish({ key, state: 'assembling' });
       const result = await assembleTransfer(this.ctx, taken.lease, record, this.shutdown.signal);
       metrics.assemblies.inc({ result });
     } catch (err) {
-      await this.handBack(taken.lease);
+      await this.handBack(taken.lease, err);
       throw err;
     }
   }
@@ -119,21 +152,62 @@ export class AssemblyScheduler {
    * (a minute by default), while its device's fins were answered by nothing (state
    * 'assembling'): test/cluster/failover.int.test.ts, redis-master, gave up after 30 fins.
    * Tried until Redis answers, at most one lease TTL (the lease has lapsed by then).
+   * No retry without end here either: the attempt counts (MQFT_ASSEMBLY_MAX_ATTEMPTS, with its
+   * back-off), and an error no attempt can overcome (permanentCause) fails the transfer.
    */
-  private async handBack(lease: Lease): Promise<void> {
+  private async handBack(lease: Lease, err: unknown): Promise<void> {
     const { store, due, config, metrics, logger } = this.ctx;
     const giveUpAt = Date.now() + config.leaseTtl;
+    const cause = permanentCause(err);
     for (;;) {
       try {
-        // 'lost' when the lease is not ours or the transfer is no longer assembling (its
-        // completion was recorded): then the check only finishes what is left (purge, quota).
-        await store.release(lease, { mode: 'wait', reason: 'unavailable', now: Date.now() });
-        await due.scheduleCheck(lease.key, Date.now() + RETRY_AFTER_FAILURE_MS);
-        metrics.assemblies.inc({ result: 'retry' });
+        const retried = cause
+          ? undefined
+          : await store.retry(lease, {
+              now: Date.now(),
+              maxAttempts: config.assemblyMaxAttempts,
+              delayMs: config.assemblyRetryDelay,
+              maxDelayMs: config.assemblyRetryMaxDelay,
+            });
+        if (retried?.status === 'retry') {
+          await due.scheduleCheck(lease.key, retried.retryAt);
+          metrics.assemblies.inc({ result: 'retry' });
+          return;
+        }
+        if (retried?.status === 'lost') {
+          // Not ours, or no longer assembling (its completion was recorded): the check only
+          // finishes what is left (purge, quota).
+          await due.scheduleCheck(lease.key, Date.now() + RETRY_AFTER_FAILURE_MS);
+          metrics.assemblies.inc({ result: 'lease_lost' });
+          return;
+        }
+        const record = await store.get(lease.key);
+        if (!record) return;
+        const log = logger.child({
+          key: lease.key,
+          clientId: record.clientId,
+          fileId: record.fileId,
+        });
+        const result = await failTransfer(
+          this.ctx,
+          lease,
+          record,
+          cause ?? 'retries_exhausted',
+          [],
+          log,
+          {
+            err,
+            ...(retried ? { attempts: retried.attempts } : {}),
+          },
+        );
+        metrics.assemblies.inc({ result });
         return;
-      } catch (err) {
+      } catch (retryErr) {
         if (Date.now() >= giveUpAt || this.shutdown.signal.aborted) {
-          logger.warn({ err, key: lease.key }, 'lease not handed back; the watchdog takes over');
+          logger.warn(
+            { err: retryErr, key: lease.key },
+            'lease not handed back; the watchdog takes over',
+          );
           return;
         }
         await sleep(HAND_BACK_RETRY_MS, this.shutdown.signal);

@@ -1,6 +1,7 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@mqft/test-support';
 import { assembleTransfer } from '../src/assemble.js';
 import { storedFileTarget } from '../src/stored-file.js';
 import {
@@ -198,8 +199,8 @@ describe('assembleTransfer', () => {
     expect(await t.holdsQuota(first.key)).toBe(false);
   });
 
-  it('storage failing: released to wait and due again 3 s later (retry)', async () => {
-    await create();
+  it('storage failing: released to wait, due again after the back-off (retry)', async () => {
+    await create({ config: { assemblyRetryDelay: 500 } });
     // A file where the backend keeps its temporary files: every upload fails.
     await mkdir(t.storageDir, { recursive: true });
     await writeFile(join(t.storageDir, '%tmp'), 'in the way');
@@ -209,13 +210,19 @@ describe('assembleTransfer', () => {
 
     expect(await assemble(transfer)).toBe('retry');
 
-    expect(await t.ctx.store.get(transfer.key)).toMatchObject({ state: 'receiving', finSize: 100 });
+    const record = await t.ctx.store.get(transfer.key);
+    expect(record).toMatchObject({ state: 'receiving', finSize: 100, attempts: 1 });
     const due = await t.dueAt(transfer.key);
-    expect(due).toBeGreaterThanOrEqual(before + 3_000);
-    expect(due).toBeLessThanOrEqual(Date.now() + 3_000);
+    expect(due).toBe(record?.retryAt);
+    expect(due).toBeGreaterThanOrEqual(before + 500);
+    expect(due).toBeLessThanOrEqual(Date.now() + 500);
     expect(t.resultsFor(transfer.key, 'fin')).toEqual([]);
     expect(await t.metric('mqft_assembler_storage_errors_total', { operation: 'storage' })).toBe(1);
+    // No attempt before the back-off ends, whoever asks.
+    const early = await t.ctx.store.acquireLease(transfer.key, 'other', 30_000, Date.now());
+    expect(early).toEqual({ status: 'backoff', retryAt: due });
     await rm(join(t.storageDir, '%tmp'));
+    await waitFor(() => Date.now() >= (due ?? 0), { what: 'the back-off over' });
     expect(await assemble(transfer)).toBe('complete');
   });
 

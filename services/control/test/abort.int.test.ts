@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { TransferState, type AbortTransferResponse } from '@mqft/api';
+import { TransferState, type AbortTransferResponse, type GetTransferResponse } from '@mqft/api';
 import { ANONYMOUS_CLIENT_ID, transferKey } from '@mqft/protocol';
 import { commandSubject, decodeCommandHeaders, type StreamCommand } from '@mqft/stream';
 import { waitFor } from '@mqft/test-support';
@@ -88,6 +88,21 @@ describe('control API: AbortTransfer', () => {
     expect((await failure(h.call('abortTransfer', { clientId: 'ab-dev' }))).code).toBe(
       status.INVALID_ARGUMENT,
     );
+  });
+
+  it('FAILED_PRECONDITION for a failed transfer: it stays FAILED with its error', async () => {
+    await h.seedFailed('ab-dev', 'given-up');
+    expect(
+      (await failure(h.call('abortTransfer', { clientId: 'ab-dev', fileId: 'given-up' }))).code,
+    ).toBe(status.FAILED_PRECONDITION);
+    const { transfer } = await h.call<GetTransferResponse>('getTransfer', {
+      clientId: 'ab-dev',
+      fileId: 'given-up',
+    });
+    expect(transfer).toMatchObject({
+      state: TransferState.TRANSFER_STATE_FAILED,
+      error: { reasonCode: 0x83, reasonDescription: 'assembly_failed' },
+    });
   });
 
   it('without an assembler: DEADLINE_EXCEEDED within a short deadline, else the current state after the wait', async () => {

@@ -220,6 +220,23 @@ export class Harness {
     return key;
   }
 
+  /** A transfer whose assembly the assembler gave up (failTransfer): state failed. */
+  async seedFailed(clientId: string, fileId: string): Promise<string> {
+    const key = await this.seedReceiving(clientId, fileId, { bytes: 100 });
+    const now = Date.now();
+    const fin = { size: 100, reply: '', now, ttlMs: TTL_MS, clientId, fileId, create: true };
+    await this.store.recordFin(key, fin);
+    const lease = await this.store.acquireLease(key, 'test', 10_000, now);
+    if (lease.status !== 'acquired') throw new Error(`no lease: ${lease.status}`);
+    const failed = await this.store.fail(lease.lease, {
+      reason: 'assembly_failed',
+      cause: 'storage_refused',
+      now,
+    });
+    if (failed.status !== 'failed') throw new Error('not failed');
+    return key;
+  }
+
   /** What the assembler does on an abort: record it, then publish the event. */
   async abortAsAssembler(key: string, clientId: string, fileId: string): Promise<void> {
     await this.store.recordAbort(key, {

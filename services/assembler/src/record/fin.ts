@@ -1,7 +1,7 @@
 import { encodeReply, type StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
 import { recordCounted } from './quota.js';
-import { answerable, type RecordOutcome, type StoredCommand } from './types.js';
+import { answerable, failedReason, type RecordOutcome, type StoredCommand } from './types.js';
 
 /**
  * fin: records the request for assembly. It is answered later, by whichever assembler
@@ -41,12 +41,16 @@ export async function recordFin(
       await ctx.sendResult(command.key, reply, { reason: 'success', location: result.location });
       return 'complete';
     case 'aborted':
-    case 'failed':
       await ctx.sendResult(command.key, reply, { reason: 'aborted' });
-      return result.status;
+      return 'aborted';
+    case 'failed':
+      // The transfer ended failed (docs/protocol.md "Failed transfers"): told again, why.
+      await ctx.sendResult(command.key, reply, { reason: failedReason(result.reason) });
+      return 'failed';
     case 'ready':
-      // The watchdog entry hands the transfer to another assembler if this one dies.
-      await ctx.due.scheduleCheck(command.key, now + ctx.config.leaseTtl);
+      // The watchdog entry hands the transfer to another assembler if this one dies; a look
+      // due sooner (a failed attempt's back-off ending) stays.
+      await ctx.due.scheduleCheckBy(command.key, now + ctx.config.leaseTtl);
       ctx.requestAssembly(command.key);
       return 'ready';
     case 'waiting':

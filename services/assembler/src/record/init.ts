@@ -1,7 +1,7 @@
 import { canonicalFileMeta, clampSegmentsTtl, parseFileMeta, ProtocolError } from '@mqft/protocol';
 import { deleteStreamMessage, type StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
-import { answerable, type RecordOutcome, type StoredCommand } from './types.js';
+import { answerable, failedReason, type RecordOutcome, type StoredCommand } from './types.js';
 
 /**
  * init: admits the transfer against its client's quota, then merges the metadata. A repeated
@@ -69,6 +69,12 @@ export async function recordInit(
       await ctx.quotas.release(command.key);
       await ctx.sendResult(command.key, reply, { reason: 'aborted' });
       return 'aborted';
+    case 'failed':
+      // The transfer ended failed: it stays so (a new upload takes a new fileId), and the
+      // quota slot admit() just took goes again.
+      await ctx.quotas.release(command.key);
+      await ctx.sendResult(command.key, reply, { reason: failedReason(result.reason) });
+      return 'failed';
     case 'complete':
       // A late copy (the device's retransmission, or ingest's publish retried through a stream
       // leader change) of the init of a finished transfer: success again, and the outcome

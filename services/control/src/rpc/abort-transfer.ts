@@ -33,6 +33,8 @@ export async function abortTransfer(
   if (record.state === 'aborted') return { transfer: toTransfer(record, ctx.now()) };
   if (record.state === 'complete')
     throw failedPrecondition('the transfer is complete; a complete transfer cannot be aborted');
+  if (record.state === 'failed')
+    throw failedPrecondition('the transfer failed; a failed transfer cannot be aborted');
   requireTime(scope);
 
   const waitUntil = Math.min(scope.deadline, Date.now() + ctx.settings.abortWaitMs);
@@ -50,6 +52,8 @@ export async function abortTransfer(
     const after = await waitForAbort(ctx, id, waitUntil, changed[Symbol.asyncIterator]());
     if (after.state === 'complete')
       throw failedPrecondition('the transfer completed before the abort took effect');
+    if (after.state === 'failed')
+      throw failedPrecondition('the transfer failed before the abort took effect');
     const transfer = toTransfer(after, ctx.now());
     if (transfer.state !== TransferState.TRANSFER_STATE_ABORTED && Date.now() >= scope.deadline)
       throw deadlineExceeded('the abort is queued, but was not carried out before the deadline');
@@ -95,7 +99,9 @@ async function waitForAbort(
   for (;;) {
     const record = await loadTransfer(ctx, id);
     const remaining = until - Date.now();
-    if (record.state === 'aborted' || record.state === 'complete' || remaining <= 0) return record;
+    if (record.state === 'aborted' || record.state === 'complete' || record.state === 'failed')
+      return record;
+    if (remaining <= 0) return record;
     pendingEvent ??= events.next().finally(() => {
       pendingEvent = undefined;
     });
