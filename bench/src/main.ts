@@ -19,7 +19,9 @@ const { values } = parseArgs({
 const names = (values.scenario ?? Object.keys(SCENARIOS)).flatMap((s) => s.split(','));
 const unknown = names.filter((n) => !(n in SCENARIOS));
 if (unknown.length > 0) {
-  console.error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS)}`);
+  console.error(
+    `unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}`,
+  );
   process.exit(2);
 }
 if (!values['no-build']) {

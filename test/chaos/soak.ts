@@ -24,7 +24,7 @@ const { values } = parseArgs({
   },
 });
 
-const scenarios = (values.scenarios as string).split(',').map((s) => {
+const scenarios = values.scenarios.split(',').map((s) => {
   if (!(SCENARIOS as readonly string[]).includes(s)) {
     throw new Error(`unknown scenario ${s}; known: ${SCENARIOS.join(', ')}`);
   }

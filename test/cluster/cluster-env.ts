@@ -154,7 +154,7 @@ export async function startClusterEnv(opts: ClusterEnvOptions = {}): Promise<Clu
     const redisClient = new Cluster(clusterNodes(redis.url), {
       clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
     });
-    cleanups.push(async () => redisClient.disconnect());
+    cleanups.push(() => Promise.resolve(redisClient.disconnect()));
 
     const keys = async (pattern: string): Promise<string[]> => {
       const found = new Set<string>();

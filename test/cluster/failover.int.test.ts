@@ -149,7 +149,7 @@ describe('failover on the production topology', () => {
       };
     }
     await env.brokers[1].kill();
-    return async () => 0;
+    return () => Promise.resolve(0);
   };
 
   /**

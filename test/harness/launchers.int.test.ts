@@ -28,17 +28,17 @@ describe('launchers', () => {
   });
 
   const answers = {
-    async mqtt(url: string): Promise<void> {
+    mqtt: async (url: string): Promise<void> => {
       const client = await connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0 });
       await client.publishAsync('mqft/launcher', 'ok', { qos: 1 });
       await client.endAsync();
     },
-    async nats(url: string): Promise<void> {
+    nats: async (url: string): Promise<void> => {
       const nc = await connect({ servers: url, reconnect: false });
       await nc.flush();
       await nc.close();
     },
-    async redis(url: string): Promise<void> {
+    redis: async (url: string): Promise<void> => {
       const redis = new Redis(url, { maxRetriesPerRequest: 1 });
       expect(await redis.ping()).toBe('PONG');
       await redis.quit();

@@ -23,7 +23,7 @@ const TSX = path.join(REPO_ROOT, 'node_modules/.bin/tsx');
 interface LocalStack {
   child: ChildProcess;
   /** Everything the stack printed so far (stdout and stderr). */
-  output(): string;
+  output: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 

@@ -94,7 +94,7 @@ describe('docs/operations.md', () => {
     const documented = documentedMetrics();
     for (const metric of (await metricsCatalogue()).filter((m) => !m.process)) {
       const row = documented.get(metric.name);
-      expect(row, `${metric.name} (${metric.services}) has a row`).toBeDefined();
+      expect(row, `${metric.name} (${metric.services.join(',')}) has a row`).toBeDefined();
       expect(row?.type, metric.name).toBe(metric.type);
       expect(row?.labels.sort(), `${metric.name} labels`).toEqual([...metric.labels].sort());
     }
@@ -286,10 +286,9 @@ describe('constants and defaults the docs state', () => {
     expect(quantity(rows.get('window')?.[1] ?? '')).toBe(DEFAULT_WINDOW);
     expect(quantity(rows.get('resultTimeoutMs')?.[1] ?? '')).toBe(DEFAULT_RESULT_TIMEOUT_MS);
     const retry = Object.fromEntries(
-      [...(rows.get('retry')?.[2] ?? '').matchAll(/(\w+): (\d[\d ]*\d|\d)/g)].map((m) => [
-        m[1],
-        quantity(m[2] as string),
-      ]),
+      [...(rows.get('retry')?.[2] ?? '').matchAll(/(\w+): (\d[\d ]*\d|\d)/g)].map(
+        (m): [string, number | undefined] => [m[1] ?? '', quantity(m[2] ?? '')],
+      ),
     );
     expect(retry).toEqual(DEFAULT_RETRY);
   });

@@ -57,8 +57,7 @@ const spec = (r: Resource) => r.spec as Record<string, unknown>;
 const labelsMatch = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 const templateLabels = (r: Resource) =>
-  ((spec(r).template as { metadata?: { labels?: Record<string, string> } }).metadata?.labels ??
-    {}) as Record<string, string>;
+  (spec(r).template as { metadata?: { labels?: Record<string, string> } }).metadata?.labels ?? {};
 
 /** The service a workload runs: its component label, checked against the container args. */
 function serviceOf(r: Resource): ServiceName {
@@ -361,7 +360,9 @@ for (const [title, dir] of [
             capabilities: { drop: ['ALL'] },
           });
           expect(container.resources).toMatchObject({
+            // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers any
             requests: { cpu: expect.any(String), memory: expect.any(String) },
+            // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers any
             limits: { memory: expect.any(String) },
           });
         }
@@ -454,7 +455,10 @@ describe('deploy/Dockerfile', () => {
     const env = instructions
       .filter((l) => l.startsWith('ENV '))
       .flatMap((l) => l.slice(4).trim().split(/\s+/))
-      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]);
+      .map((pair): [string, string] => [
+        pair.slice(0, pair.indexOf('=')),
+        pair.slice(pair.indexOf('=') + 1),
+      ]);
     const values = Object.fromEntries(env);
     for (const [name, value] of Object.entries(SERVICE_RUNTIME_ENV)) {
       expect(values[name], name).toBe(value);

@@ -84,7 +84,7 @@ function startPrometheus(configFile: string): Promise<ServerHandle> {
   return startServer({
     name: 'prometheus',
     scheme: 'http',
-    async prepare({ host, port, dir }) {
+    prepare({ host, port, dir }) {
       return {
         command: PROMETHEUS_BIN,
         args: [
@@ -217,7 +217,7 @@ describe.skipIf(!available)('a real Prometheus scrapes the stack during an uploa
     const queries = dashboardQueries();
     for (const { panel, expr } of queries) {
       const samples = await query(prometheus, expr).catch((err: unknown) => {
-        throw new Error(`${panel}: ${expr}: ${err}`);
+        throw new Error(`${panel}: ${expr}: ${String(err)}`);
       });
       if (samples.length > 0) withData += 1;
     }

@@ -167,7 +167,9 @@ describe('plain Prometheus config (deploy/prometheus/prometheus.yml)', () => {
   it('scrapes each service at its default address, labelled by service', () => {
     expect(config.rule_files).toEqual(['rules/mqft.rules.yml']);
     const jobs = Object.fromEntries(
-      config.scrape_configs.map((job) => [job.static_configs[0]?.labels.service, job]),
+      config.scrape_configs.map(
+        (job) => [job.static_configs[0]?.labels.service ?? '', job] as const,
+      ),
     );
     for (const [service, port] of [
       ['ingest', 9101],

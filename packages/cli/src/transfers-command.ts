@@ -122,7 +122,8 @@ function filters(
     .map((s) => {
       const state =
         TransferState[`TRANSFER_STATE_${s.toUpperCase()}` as keyof typeof TransferState];
-      if (typeof state !== 'number' || state <= 0) throw new UsageError(`unknown state ${s}`);
+      if (typeof state !== 'number' || state === TransferState.TRANSFER_STATE_UNSPECIFIED)
+        throw new UsageError(`unknown state ${s}`);
       return state;
     });
   const after = values['updated-after'];

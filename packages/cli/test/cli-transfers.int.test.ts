@@ -52,7 +52,7 @@ describe('mqft transfers against the control API (real pipeline)', () => {
     const events = run.stdout
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line));
+      .map((line): unknown => JSON.parse(line));
     expect(events[0]).toEqual({ type: 'WATCH_EVENT_TYPE_SNAPSHOT_COMPLETE' });
     expect(events.at(-1)).toMatchObject({
       type: 'WATCH_EVENT_TYPE_CHANGED',
@@ -68,7 +68,7 @@ describe('mqft transfers against the control API (real pipeline)', () => {
     );
     expect(list.stdout).toMatch(/^api-1\s+f1\s+COMPLETE\s+293\.0 KiB/m);
     const json = await runCli(['transfers', 'list', '--json', '--state', 'complete', ...api]);
-    expect(JSON.parse(json.stdout).transfers).toEqual([
+    expect((JSON.parse(json.stdout) as { transfers: unknown }).transfers).toEqual([
       expect.objectContaining({
         clientId: 'api-1',
         fileId: 'f1',

@@ -56,6 +56,7 @@ describe('mqft upload as a child process, against the real pipeline', () => {
       fileId: 'f2',
       size: data.length,
       checksum: sha256Hex(data),
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers any
       stats: expect.objectContaining({ resumedBytes: 0 }),
     });
   });
@@ -113,7 +114,7 @@ describe('mqft upload as a child process, against the real pipeline', () => {
 
     const second = await runCli(args);
     expect(second.code).toBe(0);
-    const result = JSON.parse(second.stdout);
+    const result = JSON.parse(second.stdout) as { location: string };
     expect(result).toMatchObject({ fileId: record.fileId, stats: { resumedBytes: confirmed } });
     expect(spy.segmentBytes).toBe(data.length - confirmed);
     console.log(

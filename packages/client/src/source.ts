@@ -41,15 +41,15 @@ class BytesSource implements UploadSource {
     return this.bytes.length;
   }
 
-  async read(offset: number, length: number): Promise<Buffer> {
-    return this.bytes.subarray(offset, offset + length);
+  read(offset: number, length: number): Promise<Buffer> {
+    return Promise.resolve(this.bytes.subarray(offset, offset + length));
   }
 
   release(): void {}
 
-  async checksum(): Promise<string> {
+  checksum(): Promise<string> {
     // Not cached: the caller may have changed the bytes, which a failed fin needs to know.
-    return sha256Hex(this.bytes);
+    return Promise.resolve(sha256Hex(this.bytes));
   }
 
   async close(): Promise<void> {}

@@ -61,11 +61,12 @@ export class StreamSource implements UploadSource {
   /** Reads the next `wanted` bytes of the stream into memory. */
   private async pull(wanted: number): Promise<void> {
     while (this.leftoverBytes < wanted) {
-      const { value, done } = await this.iterator.next();
-      if (done) {
+      const next = await this.iterator.next();
+      if (next.done) {
         const got = this.position + this.leftoverBytes;
         throw new UploadError('source', `the stream ended after ${got} of ${this.size} bytes`);
       }
+      const value = next.value;
       this.leftover.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
       this.leftoverBytes += value.byteLength;
     }

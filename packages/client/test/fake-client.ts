@@ -36,8 +36,8 @@ export class FakeClient extends EventEmitter {
     return this as unknown as MqttClient;
   }
 
-  async subscribeAsync(topic: string) {
-    return [{ topic, qos: 1 }];
+  subscribeAsync(topic: string) {
+    return Promise.resolve([{ topic, qos: 1 }]);
   }
 
   publish(

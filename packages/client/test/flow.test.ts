@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '@mqft/protocol';
-import { upload, UploadError, type UploadOptions } from '../src/index.js';
+import { upload, UploadError, type ResumeRecord, type UploadOptions } from '../src/index.js';
 import { FakeClient, type Published } from './fake-client.js';
 
 const fast: UploadOptions = {
@@ -165,6 +165,7 @@ describe('upload reacts to results as the protocol says', () => {
     silent.answer = () => 'drop';
     const gaveUp = await upload(silent.asMqtt, data, fast).done.catch((e: unknown) => e);
     expect(gaveUp).toBeInstanceOf(UploadError);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest types its asymmetric matchers any
     expect(gaveUp).toMatchObject({ kind: 'gave_up', topic: expect.stringMatching(/init$/) });
     expect(silent.published).toHaveLength(4);
   });
@@ -201,7 +202,7 @@ describe('upload reacts to results as the protocol says', () => {
       const options = { ...fast, segmentSize: 100, resumeFile };
       const failed = await upload(first.asMqtt, path, options).done.catch((e: unknown) => e);
       expect(failed).toMatchObject({ kind: 'gave_up' });
-      const record = JSON.parse(await readFile(resumeFile, 'utf8'));
+      const record = JSON.parse(await readFile(resumeFile, 'utf8')) as ResumeRecord;
       expect(record.confirmed).toEqual([[0, 500]]);
 
       const second = new FakeClient();

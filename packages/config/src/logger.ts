@@ -45,6 +45,7 @@ export function createLogger(
   const logger = destination ? pino(options, destination) : pino(options);
   // pino applies the bindings formatter to the root's bindings only; children (which inherit
   // this method through their prototype) get theirs made loggable here.
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with its receiver
   const child = logger.child;
   logger.child = function (this: Logger, bindings, childOptions) {
     return child.call(this, loggableFields(bindings), childOptions);
@@ -56,7 +57,7 @@ function loggableError(err: unknown): unknown {
   const serialized = pino.stdSerializers.err(err as Error) as unknown;
   if (typeof serialized !== 'object' || serialized === null) return serialized;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(serialized)) {
+  for (const [key, value] of Object.entries(serialized as Record<string, unknown>)) {
     out[key] =
       typeof value === 'string'
         ? loggable(value, MAX_LOGGED_MESSAGE_CHARS)

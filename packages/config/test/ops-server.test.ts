@@ -19,7 +19,7 @@ describe('ops server', () => {
       host: '127.0.0.1',
       port: 0,
       registry,
-      checks: { nats: () => natsUp, redis: async () => true },
+      checks: { nats: () => natsUp, redis: () => Promise.resolve(true) },
       logger: createLogger('test', 'silent'),
     });
     const base = `http://127.0.0.1:${server.port}`;

@@ -71,10 +71,10 @@ function recordingRedis(): { client: RedisClient; calls: ScriptCallRecord[] } {
   const calls: ScriptCallRecord[] = [];
   const target: Record<string, unknown> = {
     defineCommand(name: string, def: { numberOfKeys: number; lua: string }) {
-      target[name] = async (...args: (string | number)[]) => {
+      target[name] = (...args: (string | number)[]) => {
         calls.push({ script: name, keys: args.slice(0, def.numberOfKeys).map(String) });
-        if (!(name in REPLIES)) throw new Error(`no reply for ${name}`);
-        return REPLIES[name];
+        if (!(name in REPLIES)) return Promise.reject(new Error(`no reply for ${name}`));
+        return Promise.resolve(REPLIES[name]);
       };
     },
   };

@@ -38,7 +38,7 @@ interface ErrorShape {
 }
 
 function shape(err: unknown): ErrorShape {
-  return typeof err === 'object' && err !== null ? (err as ErrorShape) : {};
+  return typeof err === 'object' && err !== null ? err : {};
 }
 
 export function httpStatusOf(err: unknown): number | undefined {

@@ -82,14 +82,13 @@ export function emqxMetadata(target: StoredFileTarget): S3FileMetadata {
     'filemeta-vsn': '1',
     [FILEMETA_SIDECAR_ENTRY]: '1',
   });
+  const smallest = entries(subset(SUBSET_FIELDS.filter((f) => f !== 'name')));
   const candidates = [
     { ...ids, ...entries(subset(SUBSET_FIELDS)) },
     entries(subset(SUBSET_FIELDS)),
-    entries(subset(SUBSET_FIELDS.filter((f) => f !== 'name'))),
+    smallest,
   ];
-  const metadata =
-    candidates.find((c) => metadataBytes(c) <= S3_USER_METADATA_BYTES) ??
-    (candidates[candidates.length - 1] as Record<string, string>);
+  const metadata = candidates.find((c) => metadataBytes(c) <= S3_USER_METADATA_BYTES) ?? smallest;
   return { metadata, sidecar: target.filemetaJson };
 }
 

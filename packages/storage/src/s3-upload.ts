@@ -143,6 +143,7 @@ export class MultipartUpload implements FileUpload {
   }
 
   private throwIfPartFailed(): void {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows what a part rejected with
     if (this.partFailure !== undefined) throw this.partFailure;
   }
 
@@ -209,7 +210,7 @@ export class SingleObjectUpload implements FileUpload {
   }
 
   write(chunk: Uint8Array): Promise<void> {
-    return this.lifecycle.run('write', async () => {
+    return this.lifecycle.run('write', () => {
       this.digest.update(chunk);
       const n = Math.min(chunk.length, this.body.length - this.filled);
       this.body.set(chunk.subarray(0, n), this.filled);
@@ -235,7 +236,7 @@ export class SingleObjectUpload implements FileUpload {
 
   /** Nothing was sent before complete(), so nothing is left to discard. */
   abort(): Promise<void> {
-    return this.lifecycle.abort(async () => undefined);
+    return this.lifecycle.abort(() => Promise.resolve());
   }
 }
 

@@ -222,8 +222,9 @@ export class S3Storage implements StorageBackend {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.client.destroy();
+    return Promise.resolve();
   }
 
   private objectRef(target: StoredFileRef): Omit<S3ObjectRef, 'metadata'> {

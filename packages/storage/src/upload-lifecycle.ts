@@ -19,7 +19,7 @@ export class UploadLifecycle {
   constructor(private readonly subject: string) {}
 
   /** Runs a write or complete exclusively; `done` is the phase after success. */
-  async run<T>(operation: string, body: () => Promise<T>, done: Phase = 'open'): Promise<T> {
+  async run<T>(operation: string, body: () => T | Promise<T>, done: Phase = 'open'): Promise<T> {
     if (this.phase !== 'open') {
       throw (
         this.failure ??

@@ -77,11 +77,13 @@ describe('FileStorage', () => {
 
     const dir = join(root, 'c%3A1', '🌚');
     expect((await readdir(dir)).sort()).toEqual(['report.bin', 'report.bin.MANIFEST.json']);
-    const manifest = JSON.parse(await readFile(join(dir, 'report.bin.MANIFEST.json'), 'utf8'));
+    const manifest: unknown = JSON.parse(
+      await readFile(join(dir, 'report.bin.MANIFEST.json'), 'utf8'),
+    );
     expect(manifest).toEqual({
       clientid: 'c:1',
       fileid: '🌚',
-      filemeta: JSON.parse(t.filemetaJson),
+      filemeta: JSON.parse(t.filemetaJson) as unknown,
       'filemeta-vsn': 1,
       size: 1000,
       sha256: sha256(bytes),

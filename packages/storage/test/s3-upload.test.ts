@@ -27,7 +27,7 @@ function stalledClient() {
     },
   } as unknown as S3Client;
   const object = { client, bucket: 'b', key: 'k', location: 's3://b/k', metadata: {} };
-  const parts = () => sent.filter((c) => c instanceof UploadPartCommand) as UploadPartCommand[];
+  const parts = () => sent.filter((c): c is UploadPartCommand => c instanceof UploadPartCommand);
   return { object, sent, stalled, parts };
 }
 

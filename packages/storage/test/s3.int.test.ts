@@ -202,15 +202,16 @@ describe('S3Storage against s3rver', () => {
 
   it('reports a permanent part failure as a non-retryable StorageError', async () => {
     const t = target({ fileId: 'denied' });
-    vi.spyOn(storage.client, 'send').mockImplementation((async (command: unknown) => {
-      if (command instanceof AbortMultipartUploadCommand) return {};
+    vi.spyOn(storage.client, 'send').mockImplementation(((command: unknown) => {
+      if (command instanceof AbortMultipartUploadCommand) return Promise.resolve({});
       if (command instanceof UploadPartCommand) {
-        throw Object.assign(new Error('Access Denied'), {
+        const denied = Object.assign(new Error('Access Denied'), {
           name: 'AccessDenied',
           $metadata: { httpStatusCode: 403 },
         });
+        return Promise.reject(denied);
       }
-      return { UploadId: 'fake-upload' };
+      return Promise.resolve({ UploadId: 'fake-upload' });
     }) as never);
     const upload = await storage.begin(t);
     const failure = await (async () => {

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 interface StatusLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
 }
 
 /**
@@ -33,7 +34,10 @@ export function watchNatsConnection(
         logger.warn({ err: status.error }, 'nats error');
       }
     }
-  })();
-  void nc.closed().then(() => set(false));
+  })().catch((err: unknown) => logger.error({ err }, 'nats status watch failed'));
+  void nc
+    .closed()
+    .then(() => set(false))
+    .catch((err: unknown) => logger.error({ err }, 'nats close watch failed'));
   return state;
 }

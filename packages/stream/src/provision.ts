@@ -140,9 +140,9 @@ export async function ensureAssemblerConsumer(
     filter_subject: commandSubjects(stream),
   };
   try {
-    await jsm.consumers.add(stream, config as never);
+    await jsm.consumers.add(stream, config);
   } catch (err) {
     if (!/already in use|already exists/i.test((err as Error).message)) throw err;
-    await jsm.consumers.update(stream, options.durable, config as never);
+    await jsm.consumers.update(stream, options.durable, config);
   }
 }

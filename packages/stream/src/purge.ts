@@ -1,4 +1,4 @@
-import type { JetStreamManager, MsgRequest } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 
 /** Deletes in flight at once. */
 const DELETE_WINDOW = 32;
@@ -35,7 +35,7 @@ export async function purgeSubject(
   for (let leader = false; ;) {
     const request = { seq: from, next_by_subj: subject };
     const msg = leader
-      ? await jsm.streams.getMessage(stream, request as unknown as MsgRequest)
+      ? await jsm.streams.getMessage(stream, request)
       : await jsm.direct.getMessage(stream, request);
     if (msg !== null && msg.seq < below) {
       seqs.push(msg.seq);

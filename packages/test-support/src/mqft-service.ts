@@ -49,7 +49,7 @@ export function startMqftService(
     name: `mqft-${service}`,
     scheme: 'http',
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
-    async prepare({ host, port }) {
+    prepare({ host, port }) {
       return {
         command: process.execPath,
         args: ['--enable-source-maps', options.entry ?? `dist/${service}.mjs`],

@@ -27,7 +27,9 @@ export async function metricValue(
     const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
     if (!match || match[1] !== name) continue;
     const sample = Object.fromEntries(
-      [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+      [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map(
+        (m): [string, string | undefined] => [m[1] ?? '', m[2]],
+      ),
     );
     if (Object.entries(labels).every(([k, v]) => sample[k] === v)) return Number(match[3]);
   }

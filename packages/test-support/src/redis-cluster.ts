@@ -53,7 +53,7 @@ function startClusterNode(nodeTimeoutMs: number): Promise<ServerHandle> {
   return startServer({
     name: 'redis-cluster',
     scheme: 'redis',
-    async prepare({ host, port, dir }) {
+    prepare({ host, port, dir }) {
       const args = ['--port', String(port), '--bind', host, '--dir', dir];
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf');
       args.push('--cluster-node-timeout', String(nodeTimeoutMs));

@@ -14,7 +14,7 @@ export function startRedis(_opts: RedisOptions = {}): Promise<ServerHandle> {
   return startServer({
     name: 'redis',
     scheme: 'redis',
-    async prepare({ host, port, dir }) {
+    prepare({ host, port, dir }) {
       const args = ['--port', String(port), '--bind', host, '--dir', dir];
       args.push('--save', '', '--appendonly', 'no', '--daemonize', 'no');
       return { command: REDIS_BIN, args };

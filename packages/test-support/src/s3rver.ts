@@ -145,7 +145,7 @@ export async function startS3rver(opts: S3rverOptions = {}): Promise<S3ServerHan
   const server = await startServer({
     name: 's3rver',
     scheme: 'http',
-    async prepare({ host, port, dir }) {
+    prepare({ host, port, dir }) {
       const args = [S3RVER_MAIN, path.join(dir, 'data'), host, String(port)];
       if (!opts.verbose) args.push('--silent');
       // Loaders or flags meant for the test runner are not meant for s3rver.

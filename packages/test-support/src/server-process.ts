@@ -70,7 +70,7 @@ export interface ServerSpec {
   /** URL scheme of the handle's `url`. */
   scheme: string;
   /** Writes the config into `dir` for `port` and says how to run the server. */
-  prepare(ctx: { host: string; port: number; dir: string }): Promise<LaunchCommand>;
+  prepare(ctx: { host: string; port: number; dir: string }): LaunchCommand | Promise<LaunchCommand>;
   /**
    * One readiness check: true once the server really answers. Each spec requires a log line
    * the server prints only after binding the port AND a protocol-level answer, so a probe can

@@ -42,7 +42,10 @@ export class CommandConsumer {
       max_messages: Math.min(this.concurrency, PULL_MAX_MESSAGES),
       expires: PULL_EXPIRES_MS,
     });
-    this.loop = this.run(this.messages);
+    // Observed by stop() only: a failed pull loop is logged when it fails, not at shutdown.
+    this.loop = this.run(this.messages).catch((err: unknown) =>
+      this.ctx.logger.error({ err }, 'command consumer stopped pulling'),
+    );
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {

@@ -92,6 +92,7 @@ export class StateRecovery {
     if (failure === undefined || failure instanceof RebuildInterruptedError) {
       await this.settleRebuilt(touched);
     }
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- rethrows the caught value as it came
     if (failure !== undefined) throw failure;
   }
 
@@ -123,7 +124,7 @@ export class StateRecovery {
     // long ago, whatever the load).
     const quiet: AssemblerContext = {
       ...this.ctx,
-      sendResult: async () => undefined,
+      sendResult: () => Promise.resolve(),
       loadGate: undefined,
     };
     const consumer = await this.js.consumers.get(config.stream, {

@@ -95,8 +95,9 @@ export class TestAssembler {
       logger,
       metrics: createAssemblerMetrics(this.registry),
       purger: new Purger({ jsm: context.jsm, stream: config.stream, logger }),
-      sendResult: async (key, reply, result) => {
+      sendResult: (key, reply, result) => {
         this.results.push({ key, reply, result });
+        return Promise.resolve();
       },
       events: { publish: (event) => void this.events.push(event) },
       requestAssembly: (key) => void this.requested.push(key),

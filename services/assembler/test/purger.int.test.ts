@@ -53,9 +53,7 @@ describe('Purger', () => {
   it('a failing `after` is logged, not thrown', async () => {
     const transfer = t.transfer();
     const p = purger();
-    p.purgeInBackground(transfer.key, [], async () => {
-      throw new Error('redis down');
-    });
+    p.purgeInBackground(transfer.key, [], () => Promise.reject(new Error('redis down')));
     await p.settled();
     expect(t.logged('purge after completion failed').map((l) => l.key)).toEqual([transfer.key]);
   });

@@ -58,7 +58,8 @@ describe('stored-file settlement', () => {
 
   it('settleIfStored marks a rebuilt receiving transfer complete and answers its fin', async () => {
     const transfer = t.transfer({ clientId: stored.clientId, fileId: stored.fileId });
-    await t.redis.del(...Object.values(transferKeys(t.config.redisPrefix, transfer.key)));
+    const keys = transferKeys(t.config.redisPrefix, transfer.key);
+    await t.redis.del(keys.meta, keys.segs, keys.lease);
     await t.record(await transfer.init(meta));
     await t.record(await transfer.fin(1_200));
     const before = t.resultsFor(transfer.key, 'fin').length;

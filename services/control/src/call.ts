@@ -101,6 +101,7 @@ export function serverStreaming<Req, Res>(
   };
 }
 
+// eslint-disable-next-line @typescript-eslint/require-await -- async: a refusal rejects the call's chain
 async function authenticate(deps: CallDeps, metadata: Metadata): Promise<void> {
   if (!deps.auth.authenticate(metadata)) {
     throw new RpcError(

@@ -134,10 +134,12 @@ export function initExtras(filemeta: string | undefined): InitExtras {
  */
 export function structMessageDepth(struct: object, structDepth: number): number {
   let deepest = structDepth;
-  const stack: { value: unknown; depth: number }[] = Object.values(struct).map((value) => ({
-    value,
-    depth: structDepth + 2, // FieldsEntry, Value
-  }));
+  const stack: { value: unknown; depth: number }[] = Object.values(struct).map(
+    (value: unknown) => ({
+      value,
+      depth: structDepth + 2, // FieldsEntry, Value
+    }),
+  );
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const { value, depth } = item;
     deepest = Math.max(deepest, depth);

@@ -60,8 +60,9 @@ describe('RPC functions without a network call around them', () => {
       ctx,
       WatchTransfersRequest.fromPartial({ clientId: 'fn-watch' }),
       scope,
-      async (m) => {
+      (m) => {
         received.push(m);
+        return Promise.resolve();
       },
     );
     await waitFor(() =>

@@ -189,7 +189,7 @@ describe('user_data a protobuf client can decode (issue 14 case 8)', () => {
       const depth = structMessageDepth(struct, 3);
       expect(depth).toBe(2 + 3 * levels);
       const bytes = ListTransfersResponse.encode({
-        transfers: [{ ...toTransfer(record(), NOW), userData: struct as never }],
+        transfers: [{ ...toTransfer(record(), NOW), userData: struct }],
         nextPageToken: '',
       }).finish();
       if (depth <= 100) expect(() => ListTransfersResponse.decode(bytes)).not.toThrow();

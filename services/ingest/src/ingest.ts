@@ -82,7 +82,7 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
       metrics,
       logger,
     });
-    cleanup.push(async () => room.stop());
+    cleanup.push(() => Promise.resolve(room.stop()));
     const onMessage = createMessageHandler({
       decode: { layout: config.layout, prefix: config.mqttTopicPrefix },
       limits: {

@@ -1,4 +1,4 @@
-import type { MqttClient } from 'mqtt';
+import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { connectMqtt, endMqtt, type MqttTlsFiles } from '@mqft/mqtt';
 import type { MessageHandler } from './handle-message.js';
@@ -98,7 +98,8 @@ export async function openSubscriber(options: SubscriberOptions): Promise<Subscr
           if (packet.qos === 0) handle(undefined, topic, message, packet, () => undefined);
         });
       },
-      customHandleAcks: (topic, message, packet, done) =>
+      // MQTT.js types the packet `any`; it is the PUBLISH being acknowledged.
+      customHandleAcks: (topic, message, packet: IPublishPacket, done) =>
         handle(client, topic, message, packet, done),
     });
     // Also on a resumed session: cheap, and it repairs a session the broker lost.

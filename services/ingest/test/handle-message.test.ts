@@ -15,7 +15,7 @@ type Event = ['stored', StreamMessage[]] | ['result', ResultTarget, ResultConten
 
 /** The handler with a stream and a broker that only record what happens, in order. */
 function harness(
-  storeOutcome: () => Promise<void> = async () => undefined,
+  storeOutcome: () => Promise<void> = () => Promise.resolve(),
   room: { reserve(bytes: number): boolean; markFull(): void } = {
     reserve: () => true,
     markFull() {},
@@ -31,9 +31,9 @@ function harness(
     },
   };
   const results: ResultPublisher = {
-    publish: async (target, content) => {
+    publish: (target, content) => {
       events.push(['result', target, content]);
-      return 'published';
+      return Promise.resolve('published');
     },
   };
   const registry = new Registry();
@@ -138,7 +138,7 @@ describe('message handling', () => {
       },
       markFull() {},
     };
-    const { events, handle, props, registry } = harness(async () => undefined, room);
+    const { events, handle, props, registry } = harness(() => Promise.resolve(), room);
     await handle('mqft/in/$file/f/init', Buffer.from('{"name":"n"}'), props);
     await handle('mqft/in/$file/f/0', Buffer.from('abc'), props);
     await handle('mqft/in/$file/f/fin/3', new Uint8Array(0), props);

@@ -73,7 +73,8 @@ export function renderKustomization(dir: string): Resource[] {
   const file = kustomizationFile(dir);
   const k = parse(readFileSync(file, 'utf8')) as Kustomization & Record<string, unknown>;
   const unsupported = Object.keys(k).filter((key) => !SUPPORTED.has(key));
-  if (unsupported.length > 0) throw new Error(`${file}: unsupported fields ${unsupported}`);
+  if (unsupported.length > 0)
+    throw new Error(`${file}: unsupported fields ${unsupported.join(',')}`);
   let resources: Resource[] = [];
   for (const entry of k.resources ?? []) {
     const path = resolve(dir, entry);

@@ -18,7 +18,9 @@ export async function validateResource(resource: Resource): Promise<void> {
   try {
     exports = (await import(module)) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`no schema for ${resource.apiVersion} ${resource.kind} (${module}): ${err}`);
+    throw new Error(
+      `no schema for ${resource.apiVersion} ${resource.kind} (${module}): ${String(err)}`,
+    );
   }
   const Model = exports[resource.kind] as (new (data: unknown) => { validate(): void }) | undefined;
   if (Model === undefined) throw new Error(`${module} exports no ${resource.kind}`);
@@ -26,7 +28,7 @@ export async function validateResource(resource: Resource): Promise<void> {
     new Model(resource).validate();
   } catch (err) {
     throw new Error(
-      `${resource.kind} ${resource.metadata.name}: ${err instanceof Error ? err.message : err}`,
+      `${resource.kind} ${resource.metadata.name}: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
 }

@@ -73,7 +73,10 @@ export function parseFilter(request: {
 }): TransferFilter {
   if (request.clientId === '') throw invalidArgument('client_id, when given, must not be empty');
   for (const state of request.states) {
-    if (typeof TransferState[state] !== 'string' || state <= 0)
+    if (
+      typeof TransferState[state] !== 'string' ||
+      state === TransferState.TRANSFER_STATE_UNSPECIFIED
+    )
       throw invalidArgument(`states: unknown state ${state}`);
   }
   const filter: TransferFilter = {
