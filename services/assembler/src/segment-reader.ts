@@ -41,9 +41,7 @@ export async function* readPlannedBytes(options: {
 
   const inFlight: Promise<Uint8Array>[] = [];
   const source =
-    Symbol.asyncIterator in pieces
-      ? pieces[Symbol.asyncIterator]()
-      : (pieces as Iterable<PlanPiece>)[Symbol.iterator]();
+    Symbol.asyncIterator in pieces ? pieces[Symbol.asyncIterator]() : pieces[Symbol.iterator]();
   let exhausted = false;
   const fill = async (): Promise<void> => {
     while (!exhausted && inFlight.length < window) {
