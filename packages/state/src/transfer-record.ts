@@ -25,6 +25,8 @@ export interface TransferRecord {
   createdAt?: number;
   updatedAt?: number;
   completedAt?: number;
+  /** When retention deletes the stored file and this record (MQFT_RETENTION_*), if it does. */
+  deleteAt?: number;
   errorReason?: string;
   missing?: [number, number][];
   uploadId?: string;
@@ -61,6 +63,7 @@ export function parseTransferRecord(
     createdAt: num(hash.createdAt),
     updatedAt: num(hash.updatedAt),
     completedAt: num(hash.completedAt),
+    deleteAt: num(hash.deleteAt),
     errorReason: hash.errorReason,
     missing: hash.missing ? (JSON.parse(hash.missing) as [number, number][]) : undefined,
     uploadId: hash.uploadId,

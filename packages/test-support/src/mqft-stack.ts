@@ -125,7 +125,10 @@ async function deleteStackData(
 ): Promise<void> {
   const nc = await connect({ servers: natsUrl.split(',') });
   try {
-    await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+    const jsm = await jetstreamManager(nc);
+    // The command stream and the outcome stream (its default name: MQFT_OUTCOMES_STREAM unset).
+    for (const name of [stream, `${stream}_OUTCOMES`])
+      await jsm.streams.delete(name).catch(() => false);
   } finally {
     await nc.close();
   }
