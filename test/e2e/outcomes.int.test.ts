@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +44,7 @@ describe('transfer outcomes for backends', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mqft-outcomes-'));
     hook = createServer((req, res) => void answer(req, res));
-    const answer = async (req: IncomingMessage, res: import('node:http').ServerResponse) => {
+    const answer = async (req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const body = Buffer.concat(chunks);
@@ -72,7 +73,7 @@ describe('transfer outcomes for backends', () => {
       res.writeHead(204).end();
     };
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-    const { port } = hook.address() as import('node:net').AddressInfo;
+    const { port } = hook.address() as AddressInfo;
     stack = await startMqftStack({
       storage: `file://${dir}`,
       control: true,

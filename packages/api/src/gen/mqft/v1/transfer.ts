@@ -177,7 +177,15 @@ export interface Transfer {
    * The last failure reported to the device (a failed fin, for example); unset if none. A
    * transfer that is still RECEIVING may carry one: the device is expected to resend.
    */
-  error: TransferError | undefined;
+  error:
+    | TransferError
+    | undefined;
+  /**
+   * When retention deletes the stored file and this record (the operator's MQFT_RETENTION_*:
+   * init's expire_at, else the deployment's default, at most its maximum); unset when nothing
+   * deletes it (retention off, or the file is kept for ever).
+   */
+  deleteTime: Timestamp | undefined;
 }
 
 function createBaseByteRange(): ByteRange {
@@ -378,6 +386,7 @@ function createBaseTransfer(): Transfer {
     completeTime: undefined,
     expireTime: undefined,
     error: undefined,
+    deleteTime: undefined,
   };
 }
 
@@ -436,6 +445,9 @@ export const Transfer: MessageFns<Transfer> = {
     }
     if (message.error !== undefined) {
       TransferError.encode(message.error, writer.uint32(146).fork()).join();
+    }
+    if (message.deleteTime !== undefined) {
+      Timestamp.encode(message.deleteTime, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -597,6 +609,14 @@ export const Transfer: MessageFns<Transfer> = {
             message.error = TransferError.decode(reader, reader.uint32());
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.deleteTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -667,6 +687,11 @@ export const Transfer: MessageFns<Transfer> = {
         ? fromJsonTimestamp(object.expire_time)
         : undefined,
       error: isSet(object.error) ? TransferError.fromJSON(object.error) : undefined,
+      deleteTime: isSet(object.deleteTime)
+        ? fromJsonTimestamp(object.deleteTime)
+        : isSet(object.delete_time)
+        ? fromJsonTimestamp(object.delete_time)
+        : undefined,
     };
   },
 
@@ -726,6 +751,9 @@ export const Transfer: MessageFns<Transfer> = {
     if (message.error !== undefined) {
       obj.error = TransferError.toJSON(message.error);
     }
+    if (message.deleteTime !== undefined) {
+      obj.deleteTime = fromTimestamp(message.deleteTime).toISOString();
+    }
     return obj;
   },
 
@@ -761,6 +789,9 @@ export const Transfer: MessageFns<Transfer> = {
       : undefined;
     message.error = (object.error !== undefined && object.error !== null)
       ? TransferError.fromPartial(object.error)
+      : undefined;
+    message.deleteTime = (object.deleteTime !== undefined && object.deleteTime !== null)
+      ? Timestamp.fromPartial(object.deleteTime)
       : undefined;
     return message;
   },
