@@ -196,7 +196,7 @@ describe('transfer outcomes for backends', () => {
     const metrics = await (await fetch(`${stack.control?.url}/metrics`)).text();
     expect(metrics).toMatch(
       new RegExp(
-        `mqft_control_webhook_deliveries_total\\{[^}]*result="delivered"[^}]*\\} ${FILES}`,
+        `mqft_control_webhook_deliveries_total\\{[^}]*outcome="delivered"[^}]*\\} ${FILES}`,
       ),
     );
   });

@@ -82,10 +82,10 @@ export function createAssemblerMetrics(registry: Registry) {
     }),
     outcomes: new Counter({
       name: 'mqft_assembler_outcomes_total',
-      help: `Transfer outcomes stored in the outcome stream, by kind (${OUTCOME_KINDS.join(', ')}) and result (published, duplicate, failed)`,
-      labelNames: ['kind', 'result'] as const,
+      help: `Transfer outcomes stored in the outcome stream, by kind (${OUTCOME_KINDS.join(', ')}) and outcome (published, duplicate, failed)`,
+      labelNames: ['kind', 'outcome'] as const,
       registers,
-    }) as CounterOf<{ kind: OutcomeKind; result: 'published' | 'duplicate' | 'failed' }>,
+    }) as CounterOf<{ kind: OutcomeKind; outcome: 'published' | 'duplicate' | 'failed' }>,
     expiredFiles: new Counter({
       name: 'mqft_assembler_expired_files_total',
       help: 'Stored files retention deleted (MQFT_RETENTION_ENABLED)',

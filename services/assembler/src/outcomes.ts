@@ -28,7 +28,7 @@ export function createOutcomeStore(
           const { duplicate } = await publishOutcome(js, stream, outcome);
           metrics.outcomes.inc({
             kind: outcome.kind,
-            result: duplicate ? 'duplicate' : 'published',
+            outcome: duplicate ? 'duplicate' : 'published',
           });
           logger.debug({ key: outcome.key, id: outcome.id, duplicate }, 'outcome stored');
           return;
@@ -36,7 +36,7 @@ export function createOutcomeStore(
           lastError = err;
         }
       }
-      metrics.outcomes.inc({ kind: outcome.kind, result: 'failed' });
+      metrics.outcomes.inc({ kind: outcome.kind, outcome: 'failed' });
       throw lastError;
     },
   };

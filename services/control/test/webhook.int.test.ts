@@ -144,7 +144,7 @@ describe('WebhookDelivery', () => {
   }
 
   const counter = async (registry: Registry, name: string, result: string) =>
-    (await registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels.result === result)
+    (await registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels.outcome === result)
       ?.value ?? 0;
 
   it('replicas share one durable consumer: each outcome is delivered once, signed', async () => {

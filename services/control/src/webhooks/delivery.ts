@@ -123,11 +123,11 @@ export class WebhookDelivery {
     const attempt = msg.info.deliveryCount;
     const id = msg.headers?.get('Nats-Msg-Id') || `seq-${msg.seq}`;
     const { result, status } = await this.post(msg.data, id, attempt);
-    metrics.attempts.inc({ result });
+    metrics.attempts.inc({ outcome: result });
     const log = { id, attempt, result, status, key: keyOf(msg.subject) };
     if (result === 'success') {
       await msg.ackAck().catch(() => msg.ack());
-      metrics.deliveries.inc({ result: 'delivered' });
+      metrics.deliveries.inc({ outcome: 'delivered' });
       logger.debug(log, 'outcome delivered to the webhook');
       return;
     }
@@ -146,7 +146,7 @@ export class WebhookDelivery {
       headers: dead,
     });
     msg.term('dead-lettered');
-    metrics.deliveries.inc({ result: 'dead_lettered' });
+    metrics.deliveries.inc({ outcome: 'dead_lettered' });
     logger.error(log, 'webhook gave up on an outcome: dead-lettered');
   }
 

@@ -22,16 +22,16 @@ export function createWebhookMetrics(registry: Registry) {
   return {
     attempts: new Counter({
       name: 'mqft_control_webhook_attempts_total',
-      help: `Webhook requests, by result (${WEBHOOK_ATTEMPT_RESULTS.join(', ')})`,
-      labelNames: ['result'] as const,
+      help: `Webhook requests, by outcome (${WEBHOOK_ATTEMPT_RESULTS.join(', ')})`,
+      labelNames: ['outcome'] as const,
       registers: [registry],
-    }) as CounterOf<{ result: WebhookAttemptResult }>,
+    }) as CounterOf<{ outcome: WebhookAttemptResult }>,
     deliveries: new Counter({
       name: 'mqft_control_webhook_deliveries_total',
-      help: `Outcomes whose webhook delivery ended, by result (${WEBHOOK_DELIVERY_RESULTS.join(', ')})`,
-      labelNames: ['result'] as const,
+      help: `Outcomes whose webhook delivery ended, by outcome (${WEBHOOK_DELIVERY_RESULTS.join(', ')})`,
+      labelNames: ['outcome'] as const,
       registers: [registry],
-    }) as CounterOf<{ result: WebhookDeliveryResult }>,
+    }) as CounterOf<{ outcome: WebhookDeliveryResult }>,
   };
 }
 
