@@ -69,6 +69,9 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
     MQFT_REDIS_PREFIX: redisPrefix,
     MQFT_STORAGE: options.storage,
     MQFT_GRPC_ADDR: `127.0.0.1:${await freePort('127.0.0.1')}`,
+    // A stream's byte limit reserves that much of the NATS server's JetStream storage: the
+    // many stacks of a test run on the shared server reserve little each.
+    MQFT_OUTCOMES_MAX_BYTES: '64MiB',
     ...options.env,
   };
   const ingests: ServerHandle[] = [];
