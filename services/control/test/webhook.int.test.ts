@@ -163,6 +163,21 @@ describe('WebhookDelivery', () => {
     expect(delivered.reduce((a, b) => a + b, 0)).toBe(40);
   });
 
+  it('a replica started with other settings takes over the same consumer, where it was', async () => {
+    await setUp();
+    await startWorker({});
+    const first = await publish(3);
+    await waitFor(() => hits.length >= 3, { what: 'the first deliveries' });
+    await workers.pop()?.stop();
+    const second = await publish(6);
+    await startWorker({ timeoutMs: 5000, concurrency: 2 });
+    await waitFor(() => hits.length >= 6, { what: 'the later deliveries' });
+    await expectQuiet(500);
+    expect(hits.map((h) => h.id).sort()).toEqual([...first, ...second.slice(3)].sort());
+    const info = await jsm.consumers.info(outcomeStream, 'mqft-webhook');
+    expect(info.config.ack_wait).toBe((2 * 5000 + 30_000) * 1_000_000);
+  });
+
   it('retries a failing endpoint with backoff, then dead-letters after MQFT_WEBHOOK_MAX_ATTEMPTS', async () => {
     await setUp();
     status = 500;

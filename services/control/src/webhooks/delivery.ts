@@ -122,6 +122,8 @@ export class WebhookDelivery {
     const { settings, metrics, logger } = this.deps;
     const attempt = msg.info.deliveryCount;
     const id = msg.headers?.get('Nats-Msg-Id') || `seq-${msg.seq}`;
+    // Its dead letter failed after the last attempt (NATS away): not posted again.
+    if (attempt > settings.maxAttempts) return this.deadLetter(msg, id, attempt, 'gave_up');
     const { result, status } = await this.post(msg.data, id, attempt);
     metrics.attempts.inc({ outcome: result });
     const log = { id, attempt, result, status, key: keyOf(msg.subject) };
@@ -137,17 +139,29 @@ export class WebhookDelivery {
       logger.debug({ ...log, retryInMs: delay }, 'webhook attempt failed; retried');
       return;
     }
+    await this.deadLetter(msg, id, attempt, status === undefined ? result : `${result} ${status}`);
+  }
+
+  /**
+   * Publishes the outcome to the dead letters (deduplicated by id) and terminates it; when the
+   * publish fails, the caller's nak brings it back here.
+   */
+  private async deadLetter(msg: JsMsg, id: string, attempts: number, last: string): Promise<void> {
+    const key = keyOf(msg.subject);
     const dead = natsHeaders();
     dead.set(WEBHOOK_HEADERS.eventId, id);
-    dead.set('Mqft-Attempts', String(attempt));
-    dead.set('Mqft-Last-Result', status === undefined ? result : `${result} ${status}`);
-    await this.deps.js.publish(deadLetterSubject(this.deps.stream, keyOf(msg.subject)), msg.data, {
+    dead.set('Mqft-Attempts', String(Math.min(attempts, this.deps.settings.maxAttempts)));
+    dead.set('Mqft-Last-Result', last);
+    await this.deps.js.publish(deadLetterSubject(this.deps.stream, key), msg.data, {
       msgID: `dead.${id}`,
       headers: dead,
     });
     msg.term('dead-lettered');
-    metrics.deliveries.inc({ outcome: 'dead_lettered' });
-    logger.error(log, 'webhook gave up on an outcome: dead-lettered');
+    this.deps.metrics.deliveries.inc({ outcome: 'dead_lettered' });
+    this.deps.logger.error(
+      { id, attempts, last, key },
+      'webhook gave up on an outcome: dead-lettered',
+    );
   }
 
   private async post(
