@@ -6,6 +6,7 @@ export {
   createdIndexKey,
   dueIndexKey,
   rebuildLockKey,
+  retentionKeys,
   stateEpochKey,
   transferKeys,
   type TransferKeys,
@@ -32,6 +33,7 @@ export {
 } from './transfer-record.js';
 export { COMPLETE_KEEP_MS, TransferStore, type Lease } from './transfer-store.js';
 export { DueIndex } from './due-index.js';
+export { RetentionIndex, type ClaimedDeletion, type ScheduledDeletion } from './retention-index.js';
 export { ClientQuotas } from './client-quotas.js';
 export { CreatedIndexes, type CreatedIndexLimits } from './created-indexes.js';
 export { RebuildLock, StateEpoch } from './rebuild-lock.js';

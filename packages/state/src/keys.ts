@@ -46,6 +46,14 @@ export function clientCreatedIndexKey(prefix: string, clientKeyPart: string): st
 }
 
 /**
+ * The retention index: `at`, a sorted set of transfer keys scored by when their stored file
+ * goes; `files`, a hash of transfer key → what deleting it needs (JSON). One hash tag.
+ */
+export function retentionKeys(prefix: string): { at: string; files: string } {
+  return { at: `${prefix}{retention}:at`, files: `${prefix}{retention}:files` };
+}
+
+/**
  * Set to `ready` once Redis holds the state of every transfer in the stream. Redis that lost
  * its data (a restart without persistence) has no such key, and the assemblers rebuild the
  * state from the stream before setting it again.

@@ -1,5 +1,6 @@
 import type { RedisClient } from './redis.js';
 import { defineScript, ScriptRunner, type ReplyReader } from './script.js';
+import * as retention from './retention-scripts.js';
 
 /**
  * The Lua scripts of the transfer state, one typed definition each (script.ts): its KEYS, its
@@ -585,6 +586,11 @@ export const ALL_SCRIPTS = [
   admitTransfer,
   claimDue,
   indexTransfer,
+  retention.scheduleDeletion,
+  retention.claimDeletions,
+  retention.finishDeletion,
+  retention.markDeletion,
+  retention.forgetDeleted,
 ] as const;
 
 /** One runner per client, with every script above, shared by the stores built on it. */

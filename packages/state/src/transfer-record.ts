@@ -25,6 +25,8 @@ export interface TransferRecord {
   createdAt?: number;
   updatedAt?: number;
   completedAt?: number;
+  /** When retention deletes the stored file and this record (MQFT_RETENTION_*), if it does. */
+  deleteAt?: number;
   errorReason?: string;
   /** failed: why, as a bounded word (storage_refused, invalid_data, retries_exhausted, …). */
   failCause?: string;
@@ -92,6 +94,7 @@ export function parseTransferRecord(
     createdAt: num(hash.createdAt),
     updatedAt: num(hash.updatedAt),
     completedAt: num(hash.completedAt),
+    deleteAt: num(hash.deleteAt),
     errorReason: hash.errorReason,
     failCause: hash.failCause,
     attempts: num(hash.attempts),

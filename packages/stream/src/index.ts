@@ -3,6 +3,10 @@ export {
   commandSubjects,
   eventSubject,
   eventSubjects,
+  outcomeSubject,
+  outcomeSubjects,
+  deadLetterSubject,
+  deadLetterSubjects,
   keyOfSubject,
   assertStreamName,
 } from './subjects.js';
@@ -28,3 +32,13 @@ export { connectNats } from './connect.js';
 export { watchNatsConnection } from './connection-state.js';
 export { deleteStreamMessage, purgeLeftovers, purgeSubject } from './purge.js';
 export { isStreamFullError } from './refusal.js';
+export {
+  ensureOutcomeStream,
+  OUTCOME_KINDS,
+  outcomeId,
+  outcomeStreamName,
+  publishOutcome,
+  type OutcomeKind,
+  type OutcomeStreamSettings,
+  type TransferOutcome,
+} from './outcomes.js';

@@ -2,7 +2,9 @@
  * Subjects of one mqft stream. Every command of a transfer goes to `ft.<stream>.cmd.<key>`;
  * the stream's name is part of the subject because two JetStream streams may not share
  * subjects, and test runs (or two mqft deployments on one NATS) each have their own stream.
- * Events (core NATS, not stored) go to `ft.<stream>.events.<key>`.
+ * Events (core NATS, not stored) go to `ft.<stream>.events.<key>`; transfer outcomes (stored in
+ * the outcome stream, docs/events.md) to `ft.<stream>.outcomes.<key>`, and the outcomes the
+ * webhook gave up on to `ft.<stream>.webhook.dead.<key>`.
  */
 export function commandSubject(stream: string, key: string): string {
   return `ft.${stream}.cmd.${key}`;
@@ -18,6 +20,22 @@ export function eventSubject(stream: string, key: string): string {
 
 export function eventSubjects(stream: string): string {
   return `ft.${stream}.events.>`;
+}
+
+export function outcomeSubject(stream: string, key: string): string {
+  return `ft.${stream}.outcomes.${key}`;
+}
+
+export function outcomeSubjects(stream: string): string {
+  return `ft.${stream}.outcomes.>`;
+}
+
+export function deadLetterSubject(stream: string, key: string): string {
+  return `ft.${stream}.webhook.dead.${key}`;
+}
+
+export function deadLetterSubjects(stream: string): string {
+  return `ft.${stream}.webhook.dead.>`;
 }
 
 /** The transfer key of a command or event subject of this stream, else undefined. */

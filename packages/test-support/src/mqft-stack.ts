@@ -88,6 +88,9 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
     // NATS reserves a stream's max_bytes in its JetStream storage: many test stacks share one
     // NATS, so each reserves less than the default (4 GiB). Enough for a 300 MiB file.
     MQFT_STREAM_MAX_BYTES: '1GiB',
+    // A stream's byte limit reserves that much of the NATS server's JetStream storage: the
+    // many stacks of a test run on the shared server reserve little each.
+    MQFT_OUTCOMES_MAX_BYTES: '64MiB',
     ...options.env,
   };
   const ingests: ServerHandle[] = [];
@@ -159,7 +162,10 @@ export async function deleteStackData({
 }): Promise<void> {
   const nc = await connect({ servers: natsUrl.split(',') });
   try {
-    await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+    const jsm = await jetstreamManager(nc);
+    // The command stream and the outcome stream (its default name: MQFT_OUTCOMES_STREAM unset).
+    for (const name of [stream, `${stream}_OUTCOMES`])
+      await jsm.streams.delete(name).catch(() => false);
   } finally {
     await nc.close();
   }

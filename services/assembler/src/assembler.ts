@@ -9,6 +9,8 @@ import {
   connectNats,
   ensureAssemblerConsumer,
   ensureCommandStream,
+  ensureOutcomeStream,
+  outcomeStreamName,
 } from '@mqft/stream';
 import {
   assertRedisPrefix,
@@ -18,6 +20,7 @@ import {
   DueIndex,
   RebuildLock,
   redisReady,
+  RetentionIndex,
   StateEpoch,
   TransferStore,
 } from '@mqft/state';
@@ -28,6 +31,8 @@ import { CommandConsumer } from './consumer.js';
 import type { AssemblerContext, ResultSender } from './context.js';
 import { createEventPublisher } from './events.js';
 import { createAssemblerMetrics } from './metrics.js';
+import { createOutcomeStore } from './outcomes.js';
+import { RetentionSweeper } from './retention.js';
 import { Purger } from './purger.js';
 import { AssemblyScheduler } from './scheduler.js';
 import { watchConsumerBacklog } from './backlog.js';
@@ -81,6 +86,13 @@ export async function startAssembler(
     maxAgeMs: config.segmentsTtl,
     maxBytes: config.streamMaxBytes,
   });
+  await ensureOutcomeStream(jsm, {
+    name: outcomeStreamName(config.stream, config.outcomesStream),
+    stream: config.stream,
+    replicas: config.streamReplicas,
+    maxAgeMs: config.outcomesMaxAge,
+    maxBytes: config.outcomesMaxBytes,
+  });
   await ensureAssemblerConsumer(jsm, config.stream, {
     durable: ASSEMBLER_DURABLE,
     ackWaitMs: ACK_WAIT_MS,
@@ -108,6 +120,7 @@ export async function startAssembler(
     metrics,
     logger,
   });
+  const js = jetstream(nc);
   const ctx: AssemblerContext = {
     config,
     store,
@@ -123,6 +136,8 @@ export async function startAssembler(
     storage,
     sendResult,
     events: createEventPublisher(nc, config.stream, logger),
+    outcomes: createOutcomeStore(js, config.stream, metrics, logger),
+    retention: new RetentionIndex(redis, config.redisPrefix),
     metrics,
     logger,
     purger,
@@ -134,7 +149,9 @@ export async function startAssembler(
   purger.startLeftoverChecks();
   const scheduler = new AssemblyScheduler(ctx);
   scheduler.start();
-  const js = jetstream(nc);
+  // Retention off: nothing is deleted, not even what was scheduled while it was on.
+  const retention = config.retentionEnabled ? new RetentionSweeper(ctx) : undefined;
+  retention?.start();
   const recovery = new StateRecovery(ctx, js);
   recovery.start();
   // After a Redis restart its data may be gone: check at once, not at the next interval.
@@ -146,7 +163,10 @@ export async function startAssembler(
   );
   await consumer.start();
   const stopBacklog = watchConsumerBacklog(jsm, config.stream, ASSEMBLER_DURABLE, metrics, logger);
-  logger.info({ owner, stream: config.stream, storage: storage.kind }, 'assembler started');
+  logger.info(
+    { owner, stream: config.stream, storage: storage.kind, retention: config.retentionEnabled },
+    'assembler started',
+  );
 
   return {
     registry,
@@ -161,6 +181,7 @@ export async function startAssembler(
       await consumer.stop();
       await recovery.stop();
       await scheduler.stop(config.shutdownGrace);
+      await retention?.stop();
       await purger.stop();
       await endMqtt(mqtt);
       await nc.drain();

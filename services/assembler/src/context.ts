@@ -6,6 +6,7 @@ import type {
   CreatedIndexes,
   DueIndex,
   RebuildLock,
+  RetentionIndex,
   StateEpoch,
   TransferStore,
 } from '@mqft/state';
@@ -13,6 +14,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { AssemblerConfig } from './config.js';
 import type { EventPublisher } from './events.js';
 import type { LoadGate } from './load-gate.js';
+import type { OutcomeStore } from './outcomes.js';
 import type { AssemblerMetrics } from './metrics.js';
 import type { Purger } from './purger.js';
 import type { FinResult } from './results.js';
@@ -37,6 +39,10 @@ export interface AssemblerContext {
   storage: StorageBackend;
   sendResult: ResultSender;
   events: EventPublisher;
+  /** Stores transfer outcomes for backends (the outcome stream, docs/events.md). */
+  outcomes: OutcomeStore;
+  /** When stored files go (MQFT_RETENTION_*). */
+  retention: RetentionIndex;
   metrics: AssemblerMetrics;
   logger: Logger;
   /** Purges complete transfers' segments; this assembler's own (no state shared between two). */

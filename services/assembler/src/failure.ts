@@ -2,6 +2,7 @@ import type { Logger } from '@mqft/config';
 import { isRefusedForGood } from '@mqft/storage';
 import type { Lease, TransferRecord } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
+import { outcomeOf } from './outcomes.js';
 import { replyToFin } from './results.js';
 import { storedFileTarget } from './stored-file.js';
 import type { FailureCause } from './metrics.js';
@@ -53,9 +54,30 @@ export async function failTransfer(
     .catch((abortErr: unknown) =>
       log.warn({ err: abortErr }, 'unfinished upload of a failed transfer not aborted'),
     );
-  ctx.events.publish({ key: lease.key, state: 'failed', reason: 'assembly_failed' });
+  await publishFailed(ctx, lease.key, 'assembly_failed', log);
   await replyToFin(ctx, lease.key, failed.finReply, { reason: 'assembly_failed' });
   ctx.purger.purgeInBackground(lease.key, seqs, () => ctx.due.unschedule(lease.key));
   await ctx.quotas.release(lease.key);
   return 'failed';
+}
+
+/**
+ * Tells watchers and backends that the transfer ended failed: the hint event, and the durable
+ * outcome (docs/events.md) with the record as the failing script left it. The outcome store
+ * retries; a publish that still fails is logged (the record says failed either way).
+ */
+export async function publishFailed(
+  ctx: AssemblerContext,
+  key: string,
+  reason: 'assembly_failed' | 'too_many_segments',
+  log: Logger,
+): Promise<void> {
+  ctx.events.publish({ key, state: 'failed', reason });
+  try {
+    const record = await ctx.store.get(key);
+    if (record?.state === 'failed')
+      await ctx.outcomes.publish(outcomeOf('failed', record, { reason }));
+  } catch (err) {
+    log.warn({ err, key }, 'failed outcome not stored');
+  }
 }

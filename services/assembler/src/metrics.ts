@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { OUTCOME_KINDS, type OutcomeKind } from '@mqft/stream';
 
 /** The values of the assemblies counter's `result` label (docs/operations.md lists them). */
 export const ASSEMBLY_RESULTS = [
@@ -113,6 +114,22 @@ export function createAssemblerMetrics(registry: Registry) {
     consumerAckPending: new Gauge({
       name: 'mqft_assembler_consumer_ack_pending',
       help: 'Messages delivered to assemblers and not yet acknowledged',
+      registers,
+    }),
+    outcomes: new Counter({
+      name: 'mqft_assembler_outcomes_total',
+      help: `Transfer outcomes stored in the outcome stream, by kind (${OUTCOME_KINDS.join(', ')}) and outcome (published, duplicate, failed)`,
+      labelNames: ['kind', 'outcome'] as const,
+      registers,
+    }) as CounterOf<{ kind: OutcomeKind; outcome: 'published' | 'duplicate' | 'failed' }>,
+    expiredFiles: new Counter({
+      name: 'mqft_assembler_expired_files_total',
+      help: 'Stored files retention deleted (MQFT_RETENTION_ENABLED)',
+      registers,
+    }),
+    expiredBytes: new Counter({
+      name: 'mqft_assembler_expired_bytes_total',
+      help: 'Bytes of the stored files retention deleted',
       registers,
     }),
   };

@@ -1,6 +1,7 @@
 import { parseTransferKey, type ReasonDescription } from '@mqft/protocol';
 import { decodeReply } from '@mqft/stream';
 import type { AssemblerContext } from './context.js';
+import { storeCompletion } from './store-completion.js';
 
 /** What a fin is answered with (docs/protocol.md "Results"). */
 export interface FinResult {
@@ -40,6 +41,9 @@ export async function finishComplete(
 ): Promise<void> {
   ctx.events.publish({ key, state: 'complete', location });
   await replyToFin(ctx, key, finReply, { reason: 'success', location });
+  // The outcome is stored for backends before the segments go: until the purge, a crash
+  // leaves the watchdog (or, Redis lost, the replay) to complete it again and publish it.
+  if (!(await storeCompletionOrDefer(ctx, key))) return;
   // The file is safe in storage: the segments may go, and the quota slot frees. Deleting them
   // one by one (see purgeSubject) takes a while for a large file, so it runs in the
   // background; the lease watchdog (still scheduled until it is done) covers a crash. It
@@ -47,4 +51,25 @@ export async function finishComplete(
   // otherwise stay, and a replay after Redis lost everything would rebuild the transfer.
   ctx.purger.purgeInBackground(key, seqs, () => ctx.due.unschedule(key));
   await ctx.quotas.release(key);
+}
+
+/** After a failure to store the outcome, the transfer's check (scheduler.ts) tries again. */
+export const STORE_COMPLETION_RETRY_MS = 3000;
+
+/**
+ * storeCompletion for a transfer just marked complete; false when it failed (NATS or Redis
+ * away): the due index brings the transfer back to the watchdog, which does it and the purge.
+ */
+async function storeCompletionOrDefer(ctx: AssemblerContext, key: string): Promise<boolean> {
+  try {
+    const record = await ctx.store.get(key);
+    if (record?.state === 'complete') await storeCompletion(ctx, record);
+    return true;
+  } catch (err) {
+    ctx.logger.warn({ err, key }, 'outcome not stored; the due index retries it');
+    await ctx.due
+      .scheduleCheck(key, Date.now() + STORE_COMPLETION_RETRY_MS)
+      .catch((dueErr: unknown) => ctx.logger.warn({ err: dueErr, key }, 'could not schedule'));
+    return false;
+  }
 }

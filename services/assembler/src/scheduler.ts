@@ -6,6 +6,7 @@ import { assembleTransfer } from './assemble.js';
 import { failTransfer, permanentCause } from './failure.js';
 import { checkCoverage } from './plan.js';
 import { replyToFin } from './results.js';
+import { storeCompletion } from './store-completion.js';
 
 /** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
 export const SWEEP_INTERVAL_MS = 1000;
@@ -221,7 +222,9 @@ export class AssemblyScheduler {
     const record = await store.get(key);
     if (record?.state === 'complete') {
       // Its assembler died between marking it complete and purging (test/chaos,
-      // assembler-kill): the lease watchdog brings it here to finish that part.
+      // assembler-kill): the lease watchdog brings it here to finish that part, the outcome
+      // first (idempotent: its id is the transfer's).
+      await storeCompletion(this.ctx, record);
       await this.ctx.purger.purgeCompleted(key);
       await quotas.release(key);
     }

@@ -17,6 +17,7 @@ import {
   DueIndex,
   dueIndexKey,
   RebuildLock,
+  RetentionIndex,
   StateEpoch,
   TransferStore,
   type Lease,
@@ -30,6 +31,7 @@ import {
   ensureCommandStream,
   type ReplyTo,
   type StreamCommand,
+  type TransferOutcome,
 } from '@mqft/stream';
 import { sharedNatsUrl, sharedRedisUrl, uniqueName } from '@mqft/test-support';
 import { loadAssemblerConfig, type AssemblerConfig } from '../src/config.js';
@@ -72,6 +74,8 @@ export interface TestAssemblerOptions {
 export class TestAssembler {
   readonly results: SentResult[] = [];
   readonly events: Omit<TransferEvent, 'at'>[] = [];
+  /** Outcomes stored for backends (recorded here; the outcome stream is the service's). */
+  readonly outcomes: TransferOutcome[] = [];
   readonly requested: string[] = [];
   readonly logs: LogLine[] = [];
   readonly registry = new Registry();
@@ -84,7 +88,10 @@ export class TestAssembler {
     readonly js: JetStreamClient,
     readonly redis: RedisClient,
     readonly storageDir: string,
-    context: Omit<AssemblerContext, 'sendResult' | 'events' | 'logger' | 'metrics' | 'purger'>,
+    context: Omit<
+      AssemblerContext,
+      'sendResult' | 'events' | 'outcomes' | 'logger' | 'metrics' | 'purger'
+    >,
   ) {
     const logger = pino(
       { level: 'debug' },
@@ -100,6 +107,12 @@ export class TestAssembler {
         return Promise.resolve();
       },
       events: { publish: (event) => void this.events.push(event) },
+      outcomes: {
+        publish: (outcome) => {
+          this.outcomes.push(outcome);
+          return Promise.resolve();
+        },
+      },
       requestAssembly: (key) => void this.requested.push(key),
     };
   }
@@ -139,6 +152,7 @@ export class TestAssembler {
       }),
       epoch: new StateEpoch(redis, prefix),
       rebuildLock: new RebuildLock(redis, prefix),
+      retention: new RetentionIndex(redis, prefix),
       jsm,
       storage: options.storage ? options.storage(backend) : backend,
       owner: `test-${randomUUID().slice(0, 8)}`,

@@ -164,6 +164,10 @@ describe('AssemblyScheduler', () => {
     expect(await t.storedMessages(transfer.key)).toBe(0);
     expect(await t.holdsQuota(transfer.key)).toBe(false);
     expect(t.resultsFor(transfer.key, 'fin')).toEqual([]);
+    // The outcome its assembler never stored is stored by the watchdog.
+    expect(t.outcomes).toEqual([
+      expect.objectContaining({ kind: 'complete', key: transfer.key, location: done.location }),
+    ]);
   });
 
   it('on stop, hands back an assembly that outlives the grace: released, due at once', async () => {

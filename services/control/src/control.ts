@@ -10,8 +10,14 @@ import {
   type RedisClient,
 } from '@mqft/state';
 import { createStorage } from '@mqft/storage';
-import { assertStreamName, connectNats, watchNatsConnection } from '@mqft/stream';
-import { jetstream } from '@nats-io/jetstream';
+import {
+  assertStreamName,
+  connectNats,
+  ensureOutcomeStream,
+  outcomeStreamName,
+  watchNatsConnection,
+} from '@mqft/stream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import { insecureListenProblem, TokenAuthenticator } from './auth.js';
 import type { ControlConfig } from './config.js';
@@ -19,6 +25,7 @@ import type { ControlContext } from './context.js';
 import { RpcError } from './errors.js';
 import { createControlMetrics } from './metrics.js';
 import { bind, createGrpcServer } from './server.js';
+import { WebhookDelivery } from './webhooks/delivery.js';
 
 /** How long a "the state is whole" answer is trusted before Redis is asked again. */
 const STATE_CHECK_CACHE_MS = 1000;
@@ -65,9 +72,12 @@ export async function startControl(
   });
 
   let port: number;
+  let webhook: WebhookDelivery | undefined;
   try {
+    webhook = await startWebhook(config, ctx, metrics, logger);
     port = await bind(server, listenAddress(config.grpcAddr), credentials);
   } catch (err) {
+    await webhook?.stop();
     await closeContext(ctx);
     throw err;
   }
@@ -85,6 +95,7 @@ export async function startControl(
     drain();
     health.close();
     await shutdownServer(server, graceMs, logger);
+    await webhook?.stop();
     await closeContext(ctx);
     logger.info('gRPC API stopped');
   };
@@ -96,6 +107,44 @@ export async function startControl(
     drain,
     stop: (graceMs = config.shutdownGrace) => (stopped ??= stop(graceMs)),
   };
+}
+
+/** The webhook delivery, when MQFT_WEBHOOK_URL is set (docs/events.md). */
+async function startWebhook(
+  config: ControlConfig,
+  ctx: ControlContext,
+  metrics: ReturnType<typeof createControlMetrics>,
+  logger: Logger,
+): Promise<WebhookDelivery | undefined> {
+  if (config.webhookUrl === '') return undefined;
+  const jsm = await jetstreamManager(ctx.nc);
+  const outcomeStream = outcomeStreamName(config.stream, config.outcomesStream);
+  await ensureOutcomeStream(jsm, {
+    name: outcomeStream,
+    stream: config.stream,
+    replicas: config.streamReplicas,
+    maxAgeMs: config.outcomesMaxAge,
+    maxBytes: config.outcomesMaxBytes,
+  });
+  const webhook = new WebhookDelivery({
+    js: ctx.js,
+    jsm,
+    stream: config.stream,
+    outcomeStream,
+    settings: {
+      url: config.webhookUrl,
+      secret: config.webhookSecret,
+      maxAttempts: config.webhookMaxAttempts,
+      timeoutMs: config.webhookTimeout,
+      backoffMs: config.webhookBackoff,
+      backoffMaxMs: config.webhookBackoffMax,
+      concurrency: config.webhookConcurrency,
+    },
+    metrics: metrics.webhook,
+    logger: logger.child({ component: 'webhook' }),
+  });
+  await webhook.start();
+  return webhook;
 }
 
 async function createContext(config: ControlConfig, logger: Logger): Promise<ControlContext> {

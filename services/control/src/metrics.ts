@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createWebhookMetrics, type WebhookMetrics } from './webhooks/metrics.js';
 
 export interface ControlMetrics {
   /** Calls by method and gRPC status code (name, e.g. OK, NOT_FOUND). */
@@ -9,6 +10,8 @@ export interface ControlMetrics {
   watchStreams: Gauge;
   /** Messages sent on server streams, by method. */
   streamMessages: Counter<'method'>;
+  /** Webhook delivery (MQFT_WEBHOOK_URL): registered whether it runs or not. */
+  webhook: WebhookMetrics;
 }
 
 export function createControlMetrics(registry: Registry): ControlMetrics {
@@ -39,5 +42,6 @@ export function createControlMetrics(registry: Registry): ControlMetrics {
       labelNames: ['method'],
       registers: [registry],
     }),
+    webhook: createWebhookMetrics(registry),
   };
 }

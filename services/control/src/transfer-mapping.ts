@@ -58,6 +58,7 @@ export function toTransfer(record: TransferRecord, now: number = Date.now()): Tr
     updateTime: timestamp(record.updatedAt),
     completeTime: record.state === 'complete' ? timestamp(record.completedAt) : undefined,
     expireTime: timestamp(extras.expireAtMs),
+    deleteTime: record.state === 'complete' ? timestamp(record.deleteAt) : undefined,
     error: transferError(record),
   };
 }

@@ -62,6 +62,16 @@ describe('toTransfer', () => {
     expect(t).toMatchObject({ missing: [{ start: 0, end: 1 }], missingMore: true });
   });
 
+  it('says when retention deletes a complete transfer, and nothing for others', () => {
+    const deleteAt = NOW + 3_600_500;
+    expect(toTransfer(record({ state: 'complete', deleteAt }), NOW).deleteTime).toEqual({
+      seconds: (NOW + 3_600_000) / 1000,
+      nanos: 500_000_000,
+    });
+    expect(toTransfer(record({ state: 'complete' }), NOW).deleteTime).toBeUndefined();
+    expect(toTransfer(record({ deleteAt }), NOW).deleteTime).toBeUndefined();
+  });
+
   it('maps a complete transfer: stored size, checksum, location, completion time', () => {
     const t = toTransfer(
       record({

@@ -1,5 +1,6 @@
 import { commandSubject, purgeSubject, type StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
+import { outcomeOf } from '../outcomes.js';
 import { replyToFin } from '../results.js';
 import { recordCounted } from './quota.js';
 import { answerable, type RecordOutcome, type StoredCommand } from './types.js';
@@ -34,6 +35,8 @@ export async function recordAbort(
   }
   const { result, orphan } = counted;
   if (result.status === 'aborted') {
+    // Stored for backends before this command is acked or purged: a crash redelivers it.
+    if (!orphan) await publishAborted(ctx, command.key);
     // Everything before this abort goes; later commands of the transfer are refused anyway.
     await purgeSubject(
       ctx.jsm,
@@ -56,4 +59,10 @@ export async function recordAbort(
   }
   await ctx.sendResult(command.key, reply, { reason: 'success' });
   return result.status;
+}
+
+/** The `aborted` outcome of a transfer that existed before its abort. */
+async function publishAborted(ctx: AssemblerContext, key: string): Promise<void> {
+  const record = await ctx.store.get(key);
+  if (record?.state === 'aborted') await ctx.outcomes.publish(outcomeOf('aborted', record));
 }

@@ -1,5 +1,6 @@
 import { deleteStreamMessage, type StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
+import { publishFailed } from '../failure.js';
 import { replyToFin } from '../results.js';
 import { recordCounted } from './quota.js';
 import { failedReason, type RecordOutcome, type StoredCommand } from './types.js';
@@ -90,7 +91,7 @@ async function failTooManySegments(
     'transfer failed: too many segments',
   );
   ctx.metrics.failedTransfers.inc({ cause: 'too_many_segments' });
-  ctx.events.publish({ key, state: 'failed', reason: 'too_many_segments' });
+  await publishFailed(ctx, key, 'too_many_segments', ctx.logger);
   if (command.reply) await ctx.sendResult(key, command.reply, { reason: 'too_many_segments' });
   await replyToFin(ctx, key, finReply, { reason: 'too_many_segments' });
   ctx.purger.purgeInBackground(key, [], () => ctx.due.unschedule(key));

@@ -188,6 +188,12 @@ export interface Transfer {
    * "missing_more").
    */
   missingMore: boolean;
+  /**
+   * When retention deletes the stored file and this record (the operator's MQFT_RETENTION_*:
+   * init's expire_at, else the deployment's default, at most its maximum); unset when nothing
+   * deletes it (retention off, or the file is kept for ever).
+   */
+  deleteTime: Timestamp | undefined;
 }
 
 function createBaseByteRange(): ByteRange {
@@ -389,6 +395,7 @@ function createBaseTransfer(): Transfer {
     expireTime: undefined,
     error: undefined,
     missingMore: false,
+    deleteTime: undefined,
   };
 }
 
@@ -450,6 +457,9 @@ export const Transfer: MessageFns<Transfer> = {
     }
     if (message.missingMore !== false) {
       writer.uint32(152).bool(message.missingMore);
+    }
+    if (message.deleteTime !== undefined) {
+      Timestamp.encode(message.deleteTime, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -619,6 +629,14 @@ export const Transfer: MessageFns<Transfer> = {
             message.missingMore = reader.bool();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.deleteTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -694,6 +712,11 @@ export const Transfer: MessageFns<Transfer> = {
         : isSet(object.missing_more)
         ? globalThis.Boolean(object.missing_more)
         : false,
+      deleteTime: isSet(object.deleteTime)
+        ? fromJsonTimestamp(object.deleteTime)
+        : isSet(object.delete_time)
+        ? fromJsonTimestamp(object.delete_time)
+        : undefined,
     };
   },
 
@@ -756,6 +779,9 @@ export const Transfer: MessageFns<Transfer> = {
     if (message.missingMore !== false) {
       obj.missingMore = message.missingMore;
     }
+    if (message.deleteTime !== undefined) {
+      obj.deleteTime = fromTimestamp(message.deleteTime).toISOString();
+    }
     return obj;
   },
 
@@ -793,6 +819,9 @@ export const Transfer: MessageFns<Transfer> = {
       ? TransferError.fromPartial(object.error)
       : undefined;
     message.missingMore = object.missingMore ?? false;
+    message.deleteTime = (object.deleteTime !== undefined && object.deleteTime !== null)
+      ? Timestamp.fromPartial(object.deleteTime)
+      : undefined;
     return message;
   },
 };
