@@ -24,6 +24,7 @@ const config = loadConfig({
   redisPrefix: MQFT_VARIABLES.redisPrefix,
   storage: MQFT_VARIABLES.storage,
   grpcAddr: MQFT_VARIABLES.grpcAddr,
+  httpApiAddr: MQFT_VARIABLES.httpApiAddr,
 });
 const say = (line: string) => process.stdout.write(`[mqft] ${line}\n`);
 
@@ -90,11 +91,15 @@ try {
     stream: config.stream,
     redisPrefix: config.redisPrefix,
     control: true,
-    env: { MQFT_GRPC_ADDR: `${config.grpcAddr.host}:${config.grpcAddr.port}` },
+    env: {
+      MQFT_GRPC_ADDR: `${config.grpcAddr.host}:${config.grpcAddr.port}`,
+      MQFT_HTTP_API_ADDR: `${config.httpApiAddr.host}:${config.httpApiAddr.port}`,
+    },
   });
   say(`devices connect to ${stack.mqttUrl}`);
   say(`files are stored in ${storage}`);
   say(`gRPC API: ${stack.env.MQFT_GRPC_ADDR}`);
+  say(`HTTP API and console: http://${stack.env.MQFT_HTTP_API_ADDR}/console/`);
   for (const service of [
     ...stack.ingests,
     ...stack.assemblers,

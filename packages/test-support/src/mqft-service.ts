@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
 import { startServer, type ServerHandle } from './server-process.js';
 
 export type MqftServiceName = 'ingest' | 'assembler' | 'control';
@@ -22,7 +23,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
  * makes (what containers run; the integration tests' global setup builds it) — with the given
  * MQFT_* environment; its /metrics, /healthz, /readyz listen on the handle's free port.
  * Resolves once /readyz answers 200, i.e. its dependencies are connected. kill()/restart()
- * make chaos tests as easy as for the servers.
+ * make chaos tests as easy as for the servers. control's HTTP API gets a free port unless
+ * MQFT_HTTP_API_ADDR says otherwise (its default port would clash between tests).
  */
 export function startMqftService(
   service: MqftServiceName,
@@ -34,6 +36,10 @@ export function startMqftService(
     scheme: 'http',
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
     async prepare({ host, port }) {
+      const apiAddr =
+        service === 'control' && env.MQFT_HTTP_API_ADDR === undefined
+          ? { MQFT_HTTP_API_ADDR: `127.0.0.1:${await freePort()}` }
+          : {};
       return {
         command: process.execPath,
         args: ['--enable-source-maps', `dist/${service}.mjs`],
@@ -42,6 +48,7 @@ export function startMqftService(
           ...process.env,
           ...SERVICE_RUNTIME_ENV,
           MQFT_LOG_LEVEL: 'info',
+          ...apiAddr,
           ...env,
           MQFT_HTTP_ADDR: `${host}:${port}`,
         },

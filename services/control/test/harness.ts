@@ -82,6 +82,7 @@ export class Harness {
     this.token = options.tokens?.[0];
     const config = loadControlConfig({
       MQFT_GRPC_ADDR: '127.0.0.1:0',
+      MQFT_HTTP_API_ADDR: '127.0.0.1:0',
       MQFT_API_TOKENS: (options.tokens ?? []).join(','),
       MQFT_REDIS_URL: redisUrl,
       MQFT_REDIS_PREFIX: this.prefix,
@@ -129,6 +130,19 @@ export class Harness {
         err ? reject(err) : resolve(res),
       ),
     );
+  }
+
+  /** The HTTP API's base URL. */
+  get httpUrl(): string {
+    return `http://127.0.0.1:${this.control.httpPort}`;
+  }
+
+  /** An HTTP API request with the harness's token as Bearer, unless `headers` say otherwise. */
+  http(path: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
+    const { token = this.token, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (token && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
+    return fetch(`${this.httpUrl}${path}`, { redirect: 'manual', ...rest, headers });
   }
 
   metadata(token: string | null | undefined = this.token): Metadata {
