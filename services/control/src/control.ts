@@ -47,6 +47,7 @@ export async function startControl(
   config: ControlConfig,
   logger: Logger,
   registry = createMetricsRegistry('control'),
+  options: { eventHeartbeatMs?: number } = {},
 ): Promise<RunningControl> {
   assertStreamName(config.stream);
   assertRedisPrefix(config.redisPrefix);
@@ -82,7 +83,7 @@ export async function startControl(
     auth,
     metrics,
     consoleDir: config.consoleDir,
-    heartbeatMs: HEARTBEAT_MS,
+    heartbeatMs: options.eventHeartbeatMs ?? HEARTBEAT_MS,
     streams: watches,
   });
   let port: number;

@@ -38,6 +38,8 @@ export interface HarnessOptions {
   redisUrl?: string;
   natsUrl?: string;
   env?: Record<string, string>;
+  /** How often an idle HTTP event stream gets a heartbeat (15 s in production). */
+  eventHeartbeatMs?: number;
 }
 
 /**
@@ -92,7 +94,9 @@ export class Harness {
       MQFT_SHUTDOWN_GRACE: '2s',
       ...options.env,
     });
-    this.control = await startControl(config, createLogger('control-test', 'silent'));
+    this.control = await startControl(config, createLogger('control-test', 'silent'), undefined, {
+      eventHeartbeatMs: options.eventHeartbeatMs,
+    });
     this.client = new TransferServiceClient(
       `127.0.0.1:${this.control.port}`,
       credentials.createInsecure(),
