@@ -25,6 +25,8 @@ export interface TransferRecord {
   createdAt?: number;
   updatedAt?: number;
   completedAt?: number;
+  /** When the stored file was deleted through the API (the transfer stays complete). */
+  deletedAt?: number;
   errorReason?: string;
   missing?: [number, number][];
   uploadId?: string;
@@ -61,6 +63,7 @@ export function parseTransferRecord(
     createdAt: num(hash.createdAt),
     updatedAt: num(hash.updatedAt),
     completedAt: num(hash.completedAt),
+    deletedAt: num(hash.deletedAt),
     errorReason: hash.errorReason,
     missing: hash.missing ? (JSON.parse(hash.missing) as [number, number][]) : undefined,
     uploadId: hash.uploadId,

@@ -37,6 +37,7 @@ const REPLIES: Record<string, unknown> = {
   mqftAdmitTransfer: 1,
   mqftClaimDue: [],
   mqftIndexTransfer: 0,
+  mqftMarkFileDeleted: ['deleted', 'complete'],
 };
 
 interface ScriptCallRecord {
@@ -129,6 +130,7 @@ describe('every script touches keys of one slot', () => {
       await store.completeStored(key, { location: 'l', size: 10, checksum: 'c', now });
       await store.release(lease, { mode: 'reset', reason: 'x', now, missing: [[0, 1]] });
       await store.expireFin(key, now, now, [[0, 1]]);
+      await store.markFileDeleted(key, now);
       await new ClientQuotas(client, prefix).admit(key, now, now + 1000, 4);
       await new DueIndex(client, prefix).claimDue(now, 10, 1000);
       const lock = new RebuildLock(client, prefix);

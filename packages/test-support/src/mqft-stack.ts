@@ -85,6 +85,7 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
     MQFT_REDIS_PREFIX: redisPrefix,
     MQFT_STORAGE: options.storage,
     MQFT_GRPC_ADDR: `127.0.0.1:${await freePort('127.0.0.1')}`,
+    MQFT_HTTP_API_ADDR: `127.0.0.1:${await freePort('127.0.0.1')}`,
     ...options.env,
   };
   const ingests: ServerHandle[] = [];

@@ -160,6 +160,7 @@ describe('control: dependencies and lifecycle', () => {
         ...process.env,
         ...SERVICE_RUNTIME_ENV,
         MQFT_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+        MQFT_HTTP_API_ADDR: `127.0.0.1:${await freePort()}`,
         MQFT_HTTP_ADDR: `127.0.0.1:${httpPort}`,
         MQFT_REDIS_URL: sharedRedisUrl(),
         MQFT_REDIS_PREFIX: `${uniqueName('control_proc')}:`,
