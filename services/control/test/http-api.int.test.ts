@@ -275,7 +275,7 @@ describe('HTTP API over the file storage', () => {
       async () =>
         (await h.jsm.streams
           .getMessage(h.stream, { last_by_subj: commandSubject(h.stream, key) })
-          .then((msg) => decodeCommandHeaders(msg.header).kind === 'abort')
+          .then((msg) => msg !== null && decodeCommandHeaders(msg.header).kind === 'abort')
           .catch(() => false)) === true,
       { what: 'the abort command in the stream' },
     );
