@@ -129,10 +129,8 @@ export async function startBenchStack(infra: Infra, opts: StackOptions): Promise
   }
   let storage = `file://${join(infra.dir, `files-${Date.now()}`)}`;
   if (opts.backend === 's3') {
-    const endpoint = encodeURIComponent(infra.s3.endpoint);
-    storage = `s3://${infra.bucket}/b${Date.now()}?endpoint=${endpoint}&region=${infra.s3.region}&forcePathStyle=true`;
-    env['AWS_ACCESS_KEY_ID'] = infra.s3.accessKeyId;
-    env['AWS_SECRET_ACCESS_KEY'] = infra.s3.secretAccessKey;
+    storage = infra.s3.storageUrl(infra.bucket, `b${Date.now()}`);
+    Object.assign(env, infra.s3.serviceEnv);
   }
   return startMqftStack({
     storage,

@@ -3,7 +3,8 @@
 import { connectAsync } from 'mqtt';
 import { upload, type UploadProgress } from '@mqft/client';
 
-const DEMO_CLIENT_ID = 'mqft-demo';
+/** The demo device's clientId (in the scoped layout also its MQTT user). */
+export const DEMO_CLIENT_ID = 'mqft-demo';
 const DEMO_SIZE = 1024 * 1024;
 
 /** About 1 MiB of readable text, different on every run. */
@@ -19,25 +20,34 @@ function demoFile(): Buffer {
   return Buffer.from(lines.join('').slice(0, DEMO_SIZE), 'utf8');
 }
 
+/** How the demo device talks to the broker: the deployment's layout and its login, if any. */
+export type DemoLogin =
+  { layout: 'emqx' } | { layout: 'scoped'; username: string; password: string };
+
 /**
  * Connects the demo device (MQTT 5, clientId `mqft-demo`), uploads a generated ~1 MiB file
- * and reports progress and where the file landed through `log`.
+ * in the given layout and reports progress and where the file landed through `log`.
  */
 export async function runDemoUpload(
   mqttUrl: string,
+  login: DemoLogin,
   log: (line: string) => void,
 ): Promise<{ location: string }> {
   const client = await connectAsync(mqttUrl, {
     clientId: DEMO_CLIENT_ID,
     protocolVersion: 5,
     reconnectPeriod: 1000,
+    ...(login.layout === 'scoped' ? { username: login.username, password: login.password } : {}),
   });
   client.on('error', () => undefined); // MQTT.js reconnects by itself
   try {
     const data = demoFile();
     const fileId = `demo-${Date.now()}`;
-    log(`demo: device ${DEMO_CLIENT_ID} uploads ${fileId} (${data.length} bytes) to ${mqttUrl}`);
+    log(
+      `demo: device ${DEMO_CLIENT_ID} uploads ${fileId} (${data.length} bytes) to ${mqttUrl}, ${login.layout} layout`,
+    );
     const transfer = upload(client, data, {
+      layout: login.layout,
       fileId,
       name: 'mqft-demo.txt',
       userData: { demo: true },

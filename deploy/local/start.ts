@@ -1,6 +1,8 @@
 // `pnpm start`: the whole mqft system on this machine, as processes — the project's Mosquitto
-// (with the loopback bridge), NATS and Redis (the running ones if reachable, else our own),
-// ingest, assembler and control — then a demo device upload. Stays up until Ctrl-C.
+// (with the loopback bridge; in the scoped layout locked down as docs/security.md says), NATS
+// and Redis (the running ones if reachable, else our own), ingest, assembler and control —
+// then a demo device upload in the configured layout. Stays up until Ctrl-C.
+// Which MQFT_* variables reach the services, and which the stack owns: environment.ts.
 import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,24 +10,21 @@ import { loadConfig, MQFT_VARIABLES } from '@mqft/config';
 import {
   handleSignalsYourself,
   REPO_ROOT,
+  startMosquitto,
   startMqftStack,
   startNats,
   startRedis,
+  startScopedMosquitto,
   type MqftStack,
+  type ScopedMosquitto,
   type ServerHandle,
 } from '@mqft/test-support';
-import { runDemoUpload } from './demo.js';
+import { DEMO_CLIENT_ID, runDemoUpload, type DemoLogin } from './demo.js';
+import { serviceEnvironment } from './environment.js';
 
-const config = loadConfig({
-  localMqttPort: MQFT_VARIABLES.localMqttPort,
-  natsUrl: MQFT_VARIABLES.natsUrl,
-  redisUrl: MQFT_VARIABLES.redisUrl,
-  stream: MQFT_VARIABLES.stream,
-  redisPrefix: MQFT_VARIABLES.redisPrefix,
-  storage: MQFT_VARIABLES.storage,
-  grpcAddr: MQFT_VARIABLES.grpcAddr,
-  httpApiAddr: MQFT_VARIABLES.httpApiAddr,
-});
+// Every documented variable, validated before anything starts (all problems at once).
+const config = loadConfig(MQFT_VARIABLES);
+const environment = serviceEnvironment(process.env, config.layout);
 const say = (line: string) => process.stdout.write(`[mqft] ${line}\n`);
 
 function portOpen(host: string, port: number): Promise<boolean> {
@@ -65,17 +64,51 @@ function absoluteStorage(storage: string): string {
   return pathToFileURL(resolve(REPO_ROOT, storage.slice('file://'.length))).href;
 }
 
+/**
+ * The stack's Mosquitto: devices on MQFT_LOCAL_MQTT_PORT (or the next free port). In the
+ * scoped layout the broker enforces the ACL of deploy/mosquitto/acl.example with a user per
+ * service and one for the demo device; the services then have a listener of their own.
+ */
+async function startBroker(): Promise<{
+  broker: ServerHandle;
+  scoped: ScopedMosquitto | undefined;
+  deviceUrl: string;
+  demo: DemoLogin;
+}> {
+  const devicePort = await firstFreePort(config.localMqttPort);
+  if (config.layout === 'scoped') {
+    const scoped = await startScopedMosquitto({ devices: [DEMO_CLIENT_ID], devicePort });
+    return {
+      broker: scoped.broker,
+      scoped,
+      deviceUrl: scoped.deviceUrl,
+      demo: {
+        layout: 'scoped',
+        username: DEMO_CLIENT_ID,
+        password: scoped.password(DEMO_CLIENT_ID),
+      },
+    };
+  }
+  const broker = await startMosquitto({ port: devicePort });
+  return { broker, scoped: undefined, deviceUrl: broker.url, demo: { layout: 'emqx' } };
+}
+
 handleSignalsYourself();
+for (const { name, why } of environment.ignored)
+  say(`${name} is ignored: the stack sets it (${why})`);
 const nats = await reachableOrOwn(config.natsUrl, 'NATS', () => startNats());
 const redis = await reachableOrOwn(config.redisUrl, 'Redis', () => startRedis());
 let stack: MqftStack | undefined;
+let broker: Awaited<ReturnType<typeof startBroker>> | undefined;
 let stopping = false;
 const stop = async (code: number) => {
   if (stopping) return;
   stopping = true;
   say('stopping…');
   await stack?.stop();
+  await (broker?.scoped ?? broker?.broker)?.stop();
   await Promise.all([nats.own?.stop(), redis.own?.stop()]);
+  say('stopped');
   process.exit(code);
 };
 process.on('SIGINT', () => void stop(0));
@@ -83,21 +116,38 @@ process.on('SIGTERM', () => void stop(0));
 
 try {
   const storage = absoluteStorage(config.storage);
+  broker = await startBroker();
   stack = await startMqftStack({
     storage,
-    mosquittoPort: await firstFreePort(config.localMqttPort),
+    mqttUrl: broker.broker.url,
+    layout: config.layout,
     natsUrl: nats.url,
     redisUrl: redis.url,
     stream: config.stream,
     redisPrefix: config.redisPrefix,
     control: true,
+    // The user's variables first, then what the stack resolved from them (NATS and Redis
+    // may be our own, a relative storage path is made absolute).
     env: {
+      ...environment.passed,
+      MQFT_NATS_URL: nats.url,
+      MQFT_REDIS_URL: redis.url,
+      MQFT_STORAGE: storage,
       MQFT_GRPC_ADDR: `${config.grpcAddr.host}:${config.grpcAddr.port}`,
       MQFT_HTTP_API_ADDR: `${config.httpApiAddr.host}:${config.httpApiAddr.port}`,
     },
+    ...(broker.scoped ? { serviceEnv: broker.scoped.serviceEnv } : {}),
   });
-  say(`devices connect to ${stack.mqttUrl}`);
+  say(`layout: ${config.layout}`);
+  say(`devices connect to ${broker.deviceUrl}`);
+  if (broker.scoped) {
+    say(
+      `  as MQTT user = their clientId; the users are in ${broker.scoped.passwordFile} ` +
+        `(add one: mosquitto_passwd -b FILE CLIENTID PASSWORD, then kill -HUP ${broker.broker.pid})`,
+    );
+  }
   say(`files are stored in ${storage}`);
+  say(`stream ${stack.stream}, Redis prefix ${stack.redisPrefix}`);
   say(`gRPC API: ${stack.env.MQFT_GRPC_ADDR}`);
   say(`HTTP API and console: http://${stack.env.MQFT_HTTP_API_ADDR}/console/`);
   for (const service of [
@@ -109,7 +159,7 @@ try {
       `${service.logFile.split('/').at(-1) ?? ''}: metrics ${service.url}/metrics, log ${service.logFile}`,
     );
   }
-  const demo = await runDemoUpload(stack.mqttUrl, say);
+  const demo = await runDemoUpload(broker.deviceUrl, broker.demo, say);
   say(`demo upload landed at ${demo.location}`);
   say('running; Ctrl-C stops everything');
 } catch (err) {

@@ -17,6 +17,8 @@ import { upload, type UploadResult } from '@mqft/client';
 import { transferKey } from '@mqft/protocol';
 import {
   bucketName,
+  metricValue,
+  seededRandom,
   sharedNatsUrl,
   sharedRedisUrl,
   sleep,
@@ -77,18 +79,6 @@ export interface ChaosReport {
   problems: string[];
 }
 
-/** mulberry32: small, fast, good enough to drive sizes and timings reproducibly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Deterministic content for a seed and upload index (AES-CTR keystream). */
 function content(seed: number, index: number, size: number): Buffer {
   const key = createHash('sha256').update(`mqft-chaos:${seed}:${index}`).digest();
@@ -147,13 +137,8 @@ async function startInfra(scenario: Scenario): Promise<Infra> {
     if (scenario === 'storage-outage') {
       infra.bucket = bucketName('mqft-chaos');
       infra.s3 = await startS3rver({ buckets: [infra.bucket], verbose: true });
-      const endpoint = encodeURIComponent(infra.s3.endpoint);
-      infra.storage = `s3://${infra.bucket}/up?endpoint=${endpoint}&region=${infra.s3.region}&forcePathStyle=true`;
-      infra.env = {
-        AWS_ACCESS_KEY_ID: infra.s3.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: infra.s3.secretAccessKey,
-        MQFT_STORAGE_PART_SIZE: '5MiB',
-      };
+      infra.storage = infra.s3.storageUrl(infra.bucket, 'up');
+      infra.env = { ...infra.s3.serviceEnv, MQFT_STORAGE_PART_SIZE: '5MiB' };
     }
   } catch (err) {
     await stopInfra(infra);
@@ -187,19 +172,13 @@ async function walk(root: string): Promise<string[]> {
   return out.sort();
 }
 
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
-
 /**
  * Runs one scenario once and returns what happened; `problems` lists every broken promise
  * (empty = nothing lost, nothing duplicated, nothing left behind).
  */
 export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   const log = opts.log ?? (() => {});
-  const rand = prng(opts.seed);
+  const rand = seededRandom(opts.seed);
   const problems: string[] = [];
   const faults: FaultRecord[] = [];
   const infra = await startInfra(opts.scenario);
@@ -713,7 +692,10 @@ async function injectFaults(opts: ChaosOptions, ctx: FaultContext): Promise<void
         let found: number | undefined;
         while (found === undefined && !ctx.done() && performance.now() < until) {
           for (const [i, a] of stack.assemblers.entries()) {
-            if (a.running && (await metric(a.url, 'mqft_assembler_active_assemblies')) > 0) {
+            if (
+              a.running &&
+              ((await metricValue(a.url, 'mqft_assembler_active_assemblies')) ?? 0) > 0
+            ) {
               found = i;
               break;
             }

@@ -9,14 +9,7 @@ import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { upload } from '@mqft/client';
 import { transferKey } from '@mqft/protocol';
-import {
-  sharedNatsUrl,
-  startMqftStack,
-  startRedis,
-  waitFor,
-  type MqftStack,
-  type ServerHandle,
-} from '@mqft/test-support';
+import { sharedNatsUrl, startMqftStack, waitFor, type MqftStack } from '@mqft/test-support';
 
 // Pins the redis-loss soak failure (seed 4106, 4128): Redis lost everything just after a transfer
 // completed, while its purge was deleting its messages; the replay of the stream read its init
@@ -24,23 +17,20 @@ import {
 // that nothing ever settled. Here the race is set up by hand: the messages the replay finds are
 // copies of the init and first segment of a transfer whose file is in storage.
 
-let redis: ServerHandle;
 let stack: MqftStack;
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mqft-rebuild-'));
-  redis = await startRedis(); // its own: this test wipes it
   stack = await startMqftStack({
     storage: `file://${dir}`,
     ingests: 1,
     assemblers: 1,
-    redisUrl: redis.url,
+    ownRedis: true, // this test wipes it
   });
 });
 afterAll(async () => {
   await stack?.stop();
-  await redis?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -50,7 +40,7 @@ it('a complete transfer that a replay rebuilt in part ends complete, purged from
   const key = transferKey({ clientId, fileId: 'f1' });
   const subject = `ft.${stack.stream}.cmd.${key}`;
   const nc = await natsConnect({ servers: sharedNatsUrl() });
-  const db = new Redis(redis.url, { maxRetriesPerRequest: 2 });
+  const db = new Redis(stack.redis?.url ?? '', { maxRetriesPerRequest: 2 });
   try {
     const data = randomBytes(100_000);
     const result = await upload(device, data, { fileId: 'f1', name: 'f1.bin' }).done;
@@ -82,8 +72,8 @@ it('a complete transfer that a replay rebuilt in part ends complete, purged from
     await js.publish(subject, data.subarray(0, 65536), {
       headers: command('seg', { 'Mqft-Offset': '0' }),
     });
-    await redis.kill();
-    await redis.restart();
+    await stack.redis?.kill();
+    await stack.redis?.restart();
     await stack.assemblers[0]?.restart();
 
     const base = `${stack.redisPrefix}ft:{${key}}`;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager, type ClusterInfo } from '@nats-io/jetstream';
 import { upload, type UploadResult } from '@mqft/client';
 import { transferKey } from '@mqft/protocol';
-import { waitFor, type ServerHandle } from '@mqft/test-support';
+import { seededBytes, seededRandom, waitFor, type ServerHandle } from '@mqft/test-support';
 import { startClusterEnv, type ClusterEnv } from './cluster-env.js';
 
 /**
@@ -49,25 +49,6 @@ const KINDS: readonly Chaos[] = process.env.MQFT_CLUSTER_KINDS
   : ALL_KINDS;
 /** MQFT_CLUSTER_LOG_DIR: where the services' logs are copied before the environment stops. */
 const LOG_DIR = process.env.MQFT_CLUSTER_LOG_DIR;
-
-/** mulberry32: a small seeded PRNG, so a failing run can be repeated from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function seededBytes(random: () => number, size: number): Buffer {
-  const data = Buffer.alloc(size);
-  for (let i = 0; i + 4 <= size; i += 4) data.writeUInt32LE((random() * 2 ** 32) >>> 0, i);
-  for (let i = size - (size % 4); i < size; i++) data[i] = (random() * 256) | 0;
-  return data;
-}
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
@@ -207,7 +188,7 @@ describe('failover on the production topology', () => {
     try {
       await heal();
       // From the seed and the kind only, so `MQFT_CLUSTER_SEEDS=<seed>` repeats a failed run.
-      const random = prng(seed * 1000 + ALL_KINDS.indexOf(kind));
+      const random = seededRandom(seed * 1000 + ALL_KINDS.indexOf(kind));
       run++;
       const items = Array.from({ length: UPLOADS }, (_, i) => {
         const size = 20_000 + Math.floor(random() * 300_000);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMqftStack, type MqftStack } from '@mqft/test-support';
+import { startMqftStack, waitFor, type MqftStack } from '@mqft/test-support';
 import { TestDevice, sha256 } from './device.js';
 
 const data = randomBytes(300 * 1024);
@@ -50,16 +50,15 @@ describe('identity in the emqx layout', () => {
       await device.publishAsync(`$file/${fileId}/fin/${data.length}`, '', { qos: 1 });
       // Nobody can be answered; the file lands all the same.
       const path = join(dir, '%00', fileId, 'legacy.bin');
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const stored = await readFile(path).catch(() => undefined);
-        if (stored) {
-          expect(sha256(stored)).toBe(sha256(data));
-          break;
-        }
-        if (Date.now() > deadline) throw new Error(`${path} never appeared`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      let stored: Buffer | undefined;
+      await waitFor(
+        async () => (stored = await readFile(path).catch(() => undefined)) !== undefined,
+        {
+          timeoutMs: 20_000,
+          what: `${path} to appear`,
+        },
+      );
+      expect(sha256(stored ?? Buffer.alloc(0))).toBe(sha256(data));
     } finally {
       await device.endAsync();
     }

@@ -4,28 +4,38 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startMqftStack, startRedis, type MqftStack, type ServerHandle } from '@mqft/test-support';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { startMqftStack, waitFor, type MqftStack } from '@mqft/test-support';
 import { TestDevice, sha256 } from './device.js';
 
-let redis: ServerHandle;
 let stack: MqftStack;
 let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mqft-redis-loss-'));
-  redis = await startRedis(); // its own: this test wipes it
   stack = await startMqftStack({
     storage: `file://${dir}`,
     ingests: 1,
     assemblers: 2,
-    redisUrl: redis.url,
+    ownRedis: true, // this test wipes it
   });
 });
 afterAll(async () => {
   await stack?.stop();
-  await redis?.stop();
   await rm(dir, { recursive: true, force: true });
 });
+
+/** The assemblers' durable consumer (services/assembler ASSEMBLER_DURABLE) has nothing left. */
+async function allRecorded(): Promise<boolean> {
+  const nc = await natsConnect({ servers: stack.env.MQFT_NATS_URL?.split(',') ?? [] });
+  try {
+    const info = await (await jetstreamManager(nc)).consumers.info(stack.stream, 'assembler');
+    return info.num_pending === 0 && info.num_ack_pending === 0;
+  } finally {
+    await nc.close();
+  }
+}
 
 it('rebuilds the state of unfinished transfers from the stream after Redis lost everything', async () => {
   const device = await TestDevice.connect(stack.mqttUrl);
@@ -35,10 +45,10 @@ it('rebuilds the state of unfinished transfers from the stream after Redis lost 
     expect(await device.init('survivor', { name: 's.bin' })).toMatchObject({ reason_code: 0 });
     for (let offset = 0; offset < half; offset += 65536)
       await device.segment('survivor', offset, data.subarray(offset, offset + 65536));
-    // Let the assemblers record what is in the stream, then lose it all.
-    await new Promise((r) => setTimeout(r, 500));
-    await redis.kill();
-    await redis.restart();
+    // Once the assemblers have recorded (and so acked) all that is in the stream, lose it all.
+    await waitFor(allRecorded, { what: "the assemblers' consumer to have acked everything" });
+    await stack.redis?.kill();
+    await stack.redis?.restart();
     for (let offset = half; offset < data.length; offset += 65536)
       await device.segment('survivor', offset, data.subarray(offset, offset + 65536));
     const result = await device.fin('survivor', data.length, sha256(data), 30_000);

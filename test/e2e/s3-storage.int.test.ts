@@ -1,48 +1,31 @@
 import { randomBytes } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  bucketName,
-  startMqftStack,
-  startS3rver,
-  type MqftStack,
-  type S3ServerHandle,
-} from '@mqft/test-support';
+import { startS3Stack, type S3Stack } from '@mqft/test-support';
 import { TestDevice, sha256 } from './device.js';
 
 /** The data path into S3 (s3rver), read back with the AWS SDK. */
 describe('data path into S3', () => {
-  let s3: S3ServerHandle;
-  let client: S3Client;
-  let stack: MqftStack;
+  let s3: S3Stack;
   let device: TestDevice;
-  const bucket = bucketName('mqft-e2e');
 
   beforeAll(async () => {
-    s3 = await startS3rver({ buckets: [bucket] });
-    client = new S3Client(s3.clientConfig());
-    const endpoint = encodeURIComponent(s3.endpoint);
-    stack = await startMqftStack({
-      storage: `s3://${bucket}/uploads?endpoint=${endpoint}&region=${s3.region}&forcePathStyle=true`,
+    s3 = await startS3Stack({
+      prefix: 'uploads',
+      bucketPrefix: 'mqft-e2e',
       ingests: 2,
       assemblers: 2,
-      env: {
-        AWS_ACCESS_KEY_ID: s3.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        MQFT_STORAGE_PART_SIZE: '5MiB',
-      },
+      env: { MQFT_STORAGE_PART_SIZE: '5MiB' },
     });
-    device = await TestDevice.connect(stack.mqttUrl, { clientId: 'dev/s3' });
+    device = await TestDevice.connect(s3.stack.mqttUrl, { clientId: 'dev/s3' });
   });
   afterAll(async () => {
     await device?.close();
-    await stack?.stop();
-    client?.destroy();
     await s3?.stop();
   });
 
   const object = async (key: string) => {
-    const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const response = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
     return {
       bytes: Buffer.from(
         await (
@@ -64,7 +47,7 @@ describe('data path into S3', () => {
       });
       expect(result).toMatchObject({ reason_code: 0 });
       // clientId `dev/s3` is escaped in the key exactly as EMQX does.
-      expect(result.location).toBe(`s3://${bucket}/uploads/dev%2Fs3/${fileId}/data.bin`);
+      expect(result.location).toBe(`s3://${s3.bucket}/uploads/dev%2Fs3/${fileId}/data.bin`);
       const stored = await object(`uploads/dev%2Fs3/${fileId}/data.bin`);
       expect(sha256(stored.bytes)).toBe(sha256(data));
       expect(stored.metadata).toMatchObject({
@@ -84,7 +67,9 @@ describe('data path into S3', () => {
       reason_description: 'checksum_mismatch',
     });
     await expect(
-      client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'uploads/dev%2Fs3/bad/bad.bin' })),
+      s3.client.send(
+        new HeadObjectCommand({ Bucket: s3.bucket, Key: 'uploads/dev%2Fs3/bad/bad.bin' }),
+      ),
     ).rejects.toThrow();
   });
 });

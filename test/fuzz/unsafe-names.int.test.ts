@@ -3,16 +3,10 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ListBucketsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListBucketsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeKeyComponent } from '@mqft/protocol';
-import {
-  bucketName,
-  startMqftStack,
-  startS3rver,
-  type MqftStack,
-  type S3ServerHandle,
-} from '@mqft/test-support';
+import { startMqftStack, startS3Stack, type MqftStack, type S3Stack } from '@mqft/test-support';
 import { sha256 } from '../e2e/device.js';
 import { Prober } from './prober.js';
 
@@ -140,30 +134,19 @@ describe('unsafe names stay inside the storage prefix: file backend', () => {
 });
 
 describe('unsafe names stay inside the storage prefix: S3', () => {
-  let s3: S3ServerHandle;
-  let client: S3Client;
-  let stack: MqftStack;
+  let s3: S3Stack;
   let prober: Prober;
-  const bucket = bucketName('mqft-names');
 
   beforeAll(async () => {
-    s3 = await startS3rver({ buckets: [bucket] });
-    client = new S3Client(s3.clientConfig());
-    const endpoint = encodeURIComponent(s3.endpoint);
-    stack = await startMqftStack({
-      storage: `s3://${bucket}/pre/fix?endpoint=${endpoint}&region=${s3.region}&forcePathStyle=true`,
-      env: {
-        AWS_ACCESS_KEY_ID: s3.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        MQFT_MAX_ACTIVE_TRANSFERS: '64',
-      },
+    s3 = await startS3Stack({
+      prefix: 'pre/fix',
+      bucketPrefix: 'mqft-names',
+      env: { MQFT_MAX_ACTIVE_TRANSFERS: '64' },
     });
-    prober = await Prober.connect(stack.mqttUrl);
+    prober = await Prober.connect(s3.stack.mqttUrl);
   });
   afterAll(async () => {
     await prober?.close();
-    await stack?.stop();
-    client?.destroy();
     await s3?.stop();
   });
 
@@ -172,14 +155,14 @@ describe('unsafe names stay inside the storage prefix: S3', () => {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const page = await client.send(
-        new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }),
+      const page = await s3.client.send(
+        new ListObjectsV2Command({ Bucket: s3.bucket, ContinuationToken: token }),
       );
       keys.push(...(page.Contents ?? []).map((o) => o.Key as string));
       token = page.NextContinuationToken;
     } while (token);
     expect(keys.sort()).toEqual(uploads.map((u) => `pre/fix/${relativeKey(u)}`).sort());
-    const buckets = await client.send(new ListBucketsCommand({}));
-    expect(buckets.Buckets?.map((b) => b.Name)).toEqual([bucket]);
+    const buckets = await s3.client.send(new ListBucketsCommand({}));
+    expect(buckets.Buckets?.map((b) => b.Name)).toEqual([s3.bucket]);
   });
 });

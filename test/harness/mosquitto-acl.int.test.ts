@@ -6,7 +6,7 @@ import { connectAsync } from 'mqtt';
 import {
   MOSQUITTO_ACL_EXAMPLE,
   mosquittoPasswordEntry,
-  sleep,
+  expectQuiet,
   startMosquitto,
   type ServerHandle,
 } from '@mqft/test-support';
@@ -76,11 +76,12 @@ describe('Mosquitto with acl.example', () => {
     await dev1.client.publishAsync('$file/dev1/last/init', Buffer.from('{"name":"d"}'), { qos: 1 });
 
     await ingest.next('mqft/in/$file/dev1/last/init');
-    await sleep(200);
-    expect(ingest.received.map((m) => m.topic)).toEqual([
-      'mqft/in/$file/dev1/f1/init',
-      'mqft/in/$file/dev1/last/init',
-    ]);
+    await expectQuiet(200, () =>
+      expect(ingest.received.map((m) => m.topic)).toEqual([
+        'mqft/in/$file/dev1/f1/init',
+        'mqft/in/$file/dev1/last/init',
+      ]),
+    );
   });
 
   it('lets a device read only its own results, written by the services', async () => {
@@ -95,7 +96,8 @@ describe('Mosquitto with acl.example', () => {
     await assembler.client.publishAsync('$file-response/dev1', result, { qos: 1 });
     await assembler.client.publishAsync('$file-response/dev2', result, { qos: 1 });
     expect((await dev2.next('$file-response/dev2')).payload.equals(result)).toBe(true);
-    await sleep(200);
-    expect(dev2.received.map((m) => m.topic)).toEqual(['$file-response/dev2']);
+    await expectQuiet(200, () =>
+      expect(dev2.received.map((m) => m.topic)).toEqual(['$file-response/dev2']),
+    );
   });
 });

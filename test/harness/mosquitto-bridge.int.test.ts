@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startMosquitto, uniqueName, type ServerHandle } from '@mqft/test-support';
+import { expectQuiet, startMosquitto, uniqueName, type ServerHandle } from '@mqft/test-support';
 import { connectRecording, type RecordingClient } from './mqtt-clients.js';
 
 // The loopback bridge of deploy/mosquitto (docs/protocol.md "Brokers, and the Mosquitto
@@ -78,7 +78,6 @@ describe('Mosquitto with the project config', () => {
     // every chance too.
     await plain.next('$file/f3/init');
     await bridged.next('mqft/in/$file/f3/init');
-    await sleep(300);
-    expect(shared.received).toEqual([]);
+    await expectQuiet(300, () => expect(shared.received).toEqual([]));
   });
 });

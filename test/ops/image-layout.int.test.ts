@@ -4,9 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, startMqftStack, type MqftStack } from '@mqft/test-support';
+import {
+  REPO_ROOT,
+  startMqftService,
+  startMqftStack,
+  type MqftStack,
+  type ServerHandle,
+} from '@mqft/test-support';
 import { sha256, TestDevice } from '../e2e/device.js';
-import { startService, type ServiceProcess } from './support/service-process.js';
 import { resilientUpload, ResultWaiter } from './support/uploader.js';
 
 // What the container image holds, without Docker: deploy/Dockerfile's runtime stage is
@@ -21,7 +26,7 @@ const isRoot = process.getuid?.() === 0;
 describe.skipIf(!isRoot)('the services run from dist/ alone, as a non-root user', () => {
   let dir: string;
   let stack: MqftStack;
-  const services: ServiceProcess[] = [];
+  const services: ServerHandle[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mqft-image-'));
@@ -32,7 +37,7 @@ describe.skipIf(!isRoot)('the services run from dist/ alone, as a non-root user'
     stack = await startMqftStack({ storage: `file://${dir}/files`, ingests: 0, assemblers: 0 });
   });
   afterAll(async () => {
-    await Promise.all(services.map((s) => s.dispose()));
+    await Promise.all(services.map((s) => s.stop()));
     await stack?.stop();
     await rm(dir, { recursive: true, force: true });
   });
@@ -41,13 +46,17 @@ describe.skipIf(!isRoot)('the services run from dist/ alone, as a non-root user'
     const image = { cwd: join(dir, 'app'), uid: NONROOT, gid: NONROOT, cleanEnv: true };
     const env = { ...stack.env, NODE_ENV: 'production' };
     services.push(
-      await startService('ingest', { ...env, MQFT_MQTT_CLIENT_ID: `${stack.stream}-i0` }, image),
-      await startService('assembler', env, image),
-      await startService('control', env, image),
+      await startMqftService(
+        'ingest',
+        { ...env, MQFT_MQTT_CLIENT_ID: `${stack.stream}-i0` },
+        image,
+      ),
+      await startMqftService('assembler', env, image),
+      await startMqftService('control', env, image),
     );
     for (const service of services) {
       const status = await readFile(`/proc/${service.pid}/status`, 'utf8');
-      expect(status, service.service).toMatch(new RegExp(`^Uid:\\s+${NONROOT}\\s`, 'm'));
+      expect(status, service.name).toMatch(new RegExp(`^Uid:\\s+${NONROOT}\\s`, 'm'));
     }
     const device = await TestDevice.connect(stack.mqttUrl);
     try {
@@ -64,7 +73,7 @@ describe.skipIf(!isRoot)('the services run from dist/ alone, as a non-root user'
       await device.close();
     }
     for (const service of services) {
-      expect(await service.terminate(), service.service).toMatchObject({ code: 0 });
+      expect(await service.terminate(), service.name).toMatchObject({ code: 0 });
     }
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import {
-  sleep,
+  waitFor,
   startMqftStack,
   startServer,
   type MqftStack,
@@ -46,13 +46,13 @@ async function eventually<T>(
   probe: () => Promise<T | undefined>,
   timeoutMs = 30_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(250);
-  }
+  let value: T | undefined;
+  await waitFor(async () => (value = await probe()) !== undefined, {
+    timeoutMs,
+    intervalMs: 250,
+    what,
+  });
+  return value as T;
 }
 
 /** deploy/prometheus/prometheus.yml with the stack's addresses and a 1 s scrape interval. */

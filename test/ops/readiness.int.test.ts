@@ -4,14 +4,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   freePort,
+  readiness,
   sleep,
+  startMqftService,
   startMosquitto,
   startNats,
   startRedis,
   uniqueName,
   type ServerHandle,
 } from '@mqft/test-support';
-import { readiness, startService, type ServiceProcess } from './support/service-process.js';
 
 // /readyz is what a Kubernetes readiness probe reads: 503 takes the pod out of its Service
 // (and out of a rollout's count of available pods) while a dependency is away, 200 puts it
@@ -21,7 +22,7 @@ import { readiness, startService, type ServiceProcess } from './support/service-
 const FLIP_WITHIN_MS = 8_000;
 
 async function waitForReadiness(
-  service: ServiceProcess,
+  service: ServerHandle,
   status: number,
   timeoutMs = FLIP_WITHIN_MS,
 ): Promise<{ status: number; body: string; ms: number }> {
@@ -32,20 +33,20 @@ async function waitForReadiness(
     if (answer.status === status) return { ...answer, ms };
     if (ms > timeoutMs) {
       throw new Error(
-        `${service.service} /readyz stayed ${answer.status} (${answer.body.trim()}) for ${Math.round(ms)} ms, expected ${status}`,
+        `${service.name} /readyz stayed ${answer.status} (${answer.body.trim()}) for ${Math.round(ms)} ms, expected ${status}`,
       );
     }
     await sleep(100);
   }
 }
 
-async function healthz(service: ServiceProcess): Promise<number> {
+async function healthz(service: ServerHandle): Promise<number> {
   return (await fetch(`${service.url}/healthz`)).status;
 }
 
 /** Kills `dependency`, expects 503 naming `check`, restarts it, expects 200 again. */
 async function outageFlipsReadiness(
-  service: ServiceProcess,
+  service: ServerHandle,
   dependency: ServerHandle,
   check: string,
 ): Promise<void> {
@@ -57,20 +58,20 @@ async function outageFlipsReadiness(
   await dependency.restart();
   const up = await waitForReadiness(service, 200, 30_000);
   process.stdout.write(
-    `[readiness] ${service.service}/${check}: 503 after ${Math.round(down.ms)} ms ("${down.body.trim()}"), ` +
+    `[readiness] ${service.name}/${check}: 503 after ${Math.round(down.ms)} ms ("${down.body.trim()}"), ` +
       `200 ${Math.round(up.ms)} ms after the restart\n`,
   );
 }
 
 describe('a dependency outage flips readiness, and recovery flips it back', () => {
   const servers: ServerHandle[] = [];
-  const services: ServiceProcess[] = [];
+  const services: ServerHandle[] = [];
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mqft-readiness-'));
   });
   afterAll(async () => {
-    await Promise.all(services.map((s) => s.dispose()));
+    await Promise.all(services.map((s) => s.stop()));
     await Promise.all(servers.map((s) => s.stop()));
     await rm(dir, { recursive: true, force: true });
   });
@@ -81,8 +82,8 @@ describe('a dependency outage flips readiness, and recovery flips it back', () =
     return server;
   }
 
-  async function service(...args: Parameters<typeof startService>): Promise<ServiceProcess> {
-    const started = await startService(...args);
+  async function service(...args: Parameters<typeof startMqftService>): Promise<ServerHandle> {
+    const started = await startMqftService(...args);
     services.push(started);
     return started;
   }
@@ -96,6 +97,7 @@ describe('a dependency outage flips readiness, and recovery flips it back', () =
       MQFT_STREAM: stream,
       MQFT_MQTT_CLIENT_ID: `${stream}-i0`,
       MQFT_INGEST_CONNECTIONS: '1',
+      MQFT_TRUST_CLIENTID_PROPERTY: 'true',
     });
     await outageFlipsReadiness(ingest, nats, 'nats');
     await outageFlipsReadiness(ingest, broker, 'mqtt');

@@ -4,14 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sleep, startMqftStack, type MqftStack } from '@mqft/test-support';
-import { sha256, TestDevice } from '../e2e/device.js';
 import {
   metricValue,
-  startService,
-  type Exit,
-  type ServiceProcess,
-} from './support/service-process.js';
+  sleep,
+  startMqftService,
+  startMqftStack,
+  type MqftStack,
+  type ServerExit,
+  type ServerHandle,
+} from '@mqft/test-support';
+import { sha256, TestDevice } from '../e2e/device.js';
 import { resilientUpload, ResultWaiter } from './support/uploader.js';
 
 // SIGTERM is how Kubernetes stops a pod (rolling update, scale-down, node drain). The
@@ -27,7 +29,7 @@ const log = (line: string) => process.stdout.write(`[sigterm] ${line}\n`);
 describe('SIGTERM mid-upload loses nothing', () => {
   let dir: string;
   let stack: MqftStack | undefined;
-  const processes: ServiceProcess[] = [];
+  const processes: ServerHandle[] = [];
   let device: TestDevice | undefined;
 
   beforeAll(async () => {
@@ -36,7 +38,7 @@ describe('SIGTERM mid-upload loses nothing', () => {
   afterEach(async () => {
     await device?.close();
     device = undefined;
-    await Promise.all(processes.splice(0).map((p) => p.dispose()));
+    await Promise.all(processes.splice(0).map((p) => p.stop()));
     await stack?.stop();
     stack = undefined;
   });
@@ -56,11 +58,11 @@ describe('SIGTERM mid-upload loses nothing', () => {
       assemblers: 0,
       env: { MQFT_SHUTDOWN_GRACE: '10s' },
     });
-    for (let i = 0; i < 2; i++) processes.push(await startService('assembler', stack.env));
-    const [victim, survivor] = processes as [ServiceProcess, ServiceProcess];
+    for (let i = 0; i < 2; i++) processes.push(await startMqftService('assembler', stack.env));
+    const [victim, survivor] = processes as [ServerHandle, ServerHandle];
     device = await TestDevice.connect(stack.mqttUrl);
     const waiter = new ResultWaiter(device.client);
-    let exit: Promise<Exit> | undefined;
+    let exit: Promise<ServerExit> | undefined;
     const started = performance.now();
     const upload = await resilientUpload(device, waiter, 'sigterm-recording', data, {
       segmentSize: SEGMENT,
@@ -74,7 +76,7 @@ describe('SIGTERM mid-upload loses nothing', () => {
     });
     const finished = performance.now();
     expect(exit).toBeDefined();
-    const stopped = await (exit as Promise<Exit>);
+    const stopped = await (exit as Promise<ServerExit>);
     log(
       `victim exited code=${stopped.code} in ${Math.round(stopped.ms)} ms; upload ${Math.round(finished - started)} ms, ` +
         `fin→result ${Math.round(finished - upload.finSentAt)} ms, resent ${upload.resent}, ` +
@@ -97,11 +99,11 @@ describe('SIGTERM mid-upload loses nothing', () => {
       // Shorter than the assembly, so the stop must hand it back rather than finish it.
       env: { MQFT_SHUTDOWN_GRACE: '100ms' },
     });
-    for (let i = 0; i < 2; i++) processes.push(await startService('assembler', stack.env));
+    for (let i = 0; i < 2; i++) processes.push(await startMqftService('assembler', stack.env));
     device = await TestDevice.connect(stack.mqttUrl);
     const waiter = new ResultWaiter(device.client);
-    let victim: ServiceProcess | undefined;
-    let exit: Promise<Exit> | undefined;
+    let victim: ServerHandle | undefined;
+    let exit: Promise<ServerExit> | undefined;
     let stoppedAt = 0;
     const watch = { on: true };
     const watcher = (async () => {
@@ -126,8 +128,8 @@ describe('SIGTERM mid-upload loses nothing', () => {
     watch.on = false;
     await watcher;
     expect(victim, 'no assembler was seen assembling').toBeDefined();
-    const stopped = await (exit as Promise<Exit>);
-    const survivor = processes.find((p) => p !== victim) as ServiceProcess;
+    const stopped = await (exit as Promise<ServerExit>);
+    const survivor = processes.find((p) => p !== victim) as ServerHandle;
     log(
       `victim exited code=${stopped.code} in ${Math.round(stopped.ms)} ms; SIGTERM→fin result ` +
         `${Math.round(finished - stoppedAt)} ms; resent ${upload.resent}, fins ${upload.fins}`,
@@ -141,13 +143,13 @@ describe('SIGTERM mid-upload loses nothing', () => {
     ).toBe(1);
   });
 
-  async function twoIngests(target: MqftStack): Promise<[ServiceProcess, ServiceProcess]> {
+  async function twoIngests(target: MqftStack): Promise<[ServerHandle, ServerHandle]> {
     for (let i = 0; i < 2; i++) {
       // Stable clientIds, as the StatefulSet's pod names give them (persistent sessions).
       const id = `${target.stream}-i${i}`;
-      processes.push(await startService('ingest', { ...target.env, MQFT_MQTT_CLIENT_ID: id }));
+      processes.push(await startMqftService('ingest', { ...target.env, MQFT_MQTT_CLIENT_ID: id }));
     }
-    return processes.slice(-2) as [ServiceProcess, ServiceProcess];
+    return processes.slice(-2) as [ServerHandle, ServerHandle];
   }
 
   it('an ingest replica restarted mid-upload (rolling update): nothing is lost', async () => {
@@ -161,7 +163,7 @@ describe('SIGTERM mid-upload loses nothing', () => {
     const target = stack;
     device = await TestDevice.connect(stack.mqttUrl);
     const waiter = new ResultWaiter(device.client);
-    let exit: Promise<Exit> | undefined;
+    let exit: Promise<ServerExit> | undefined;
     let restarted: Promise<void> | undefined;
     const started = performance.now();
     const upload = await resilientUpload(device, waiter, 'sigterm-ingest', data, {
@@ -175,7 +177,7 @@ describe('SIGTERM mid-upload loses nothing', () => {
         // The StatefulSet brings the pod back under the same name: same clientIds, and the
         // broker hands it what it queued for that persistent session meanwhile.
         restarted = exit.then(async () => {
-          const back = await startService('ingest', {
+          const back = await startMqftService('ingest', {
             ...target.env,
             MQFT_MQTT_CLIENT_ID: `${target.stream}-i0`,
           });
@@ -185,7 +187,7 @@ describe('SIGTERM mid-upload loses nothing', () => {
       },
     });
     const finished = performance.now();
-    const stopped = await (exit as Promise<Exit>);
+    const stopped = await (exit as Promise<ServerExit>);
     await restarted;
     log(
       `victim exited code=${stopped.code} in ${Math.round(stopped.ms)} ms; upload ${Math.round(finished - started)} ms, ` +
@@ -209,7 +211,7 @@ describe('SIGTERM mid-upload loses nothing', () => {
     device = await TestDevice.connect(stack.mqttUrl);
     const waiter = new ResultWaiter(device.client);
     const small = data.subarray(0, 8 * 1024 * 1024);
-    let exit: Promise<Exit> | undefined;
+    let exit: Promise<ServerExit> | undefined;
     let stoppedAt = 0;
     const upload = await resilientUpload(device, waiter, 'sigterm-ingest-gone', small, {
       segmentSize: SEGMENT,
@@ -224,7 +226,7 @@ describe('SIGTERM mid-upload loses nothing', () => {
       },
     });
     const finished = performance.now();
-    const stopped = await (exit as Promise<Exit>);
+    const stopped = await (exit as Promise<ServerExit>);
     log(
       `victim exited code=${stopped.code} in ${Math.round(stopped.ms)} ms; stop→fin result ${Math.round(finished - stoppedAt)} ms, ` +
         `resent ${upload.resent}, missing resent ${upload.missingResent}, fins ${upload.fins}`,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,33 +7,28 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  freePort,
-  MOSQUITTO_ACL_EXAMPLE,
-  mosquittoPasswordEntry,
-  sleep,
-  startMosquitto,
-  startMqftService,
+  expectQuiet,
   startMqftStack,
+  startScopedMosquitto,
   type MqftStack,
-  type ServerHandle,
+  type ScopedMosquitto,
 } from '@mqft/test-support';
 import { sha256, type TestDevice } from '../e2e/device.js';
 import { connectDevice } from './devices.js';
 
 const NOT_AUTHORIZED = 0x87;
-const USERS = ['devA', 'devB', 'mqft-bridge', 'mqft-ingest', 'mqft-assembler'];
-const password = (user: string) => `${user}-pw`;
+const DEVICES = ['devA', 'devB'];
 
-// The scoped layout behind a real Mosquitto with deploy/mosquitto/acl.example and passwords:
-// services log in as mqft-ingest / mqft-assembler on the main listener, the loopback bridge as
-// mqft-bridge, and devices on a listener of their own with `use_username_as_clientid true`,
-// so the clientId that the ACL's %c (and the scoped topic) names is the authenticated user.
+// The scoped layout behind a real Mosquitto with deploy/mosquitto/acl.example and passwords
+// (test-support's startScopedMosquitto, which `pnpm start` runs too): services log in as
+// mqft-ingest / mqft-assembler on the main listener, the loopback bridge as mqft-bridge, and
+// devices on a listener of their own with `use_username_as_clientid true`, so the clientId
+// that the ACL's %c (and the scoped topic) names is the authenticated user.
 describe('isolation between devices: scoped layout, acl.example, passwords', () => {
   let dir: string;
-  let broker: ServerHandle;
+  let scoped: ScopedMosquitto;
   let deviceUrl: string;
   let stack: MqftStack;
-  let assembler: ServerHandle;
   let nc: NatsConnection;
   const devices: TestDevice[] = [];
 
@@ -42,7 +37,7 @@ describe('isolation between devices: scoped layout, acl.example, passwords', () 
       clientId,
       identity: 'scoped',
       username: user,
-      password: password(user),
+      password: scoped.password(user),
     });
     devices.push(device);
     return device;
@@ -52,38 +47,15 @@ describe('isolation between devices: scoped layout, acl.example, passwords', () 
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'mqft-acl-'));
-    const passwordFile = path.join(dir, 'passwd');
-    await writeFile(
-      passwordFile,
-      USERS.map((u) => mosquittoPasswordEntry(u, password(u))).join('\n') + '\n',
-    );
-    const devicePort = await freePort('127.0.0.1');
-    deviceUrl = `mqtt://127.0.0.1:${devicePort}`;
-    broker = await startMosquitto({
-      aclFile: MOSQUITTO_ACL_EXAMPLE,
-      passwordFile,
-      extraConfig: [
-        // In the bridge section: the bridge logs in like any client.
-        `remote_username mqft-bridge`,
-        `remote_password ${password('mqft-bridge')}`,
-        // The devices' listener: the username is the clientId.
-        `listener ${devicePort} 127.0.0.1`,
-        'use_username_as_clientid true',
-      ].join('\n'),
-    });
-    const storage = path.join(dir, 'files');
+    scoped = await startScopedMosquitto({ devices: DEVICES });
+    deviceUrl = scoped.deviceUrl;
     stack = await startMqftStack({
-      storage: `file://${storage}`,
-      mqttUrl: broker.url,
+      storage: `file://${path.join(dir, 'files')}`,
+      mqttUrl: scoped.broker.url,
       layout: 'scoped',
       ingests: 1,
-      assemblers: 0,
-      env: { MQFT_MQTT_USERNAME: 'mqft-ingest', MQFT_MQTT_PASSWORD: password('mqft-ingest') },
-    });
-    assembler = await startMqftService('assembler', {
-      ...stack.env,
-      MQFT_MQTT_USERNAME: 'mqft-assembler',
-      MQFT_MQTT_PASSWORD: password('mqft-assembler'),
+      assemblers: 1,
+      serviceEnv: scoped.serviceEnv,
     });
     nc = await connect({ servers: stack.env.MQFT_NATS_URL?.split(',') ?? [] });
   });
@@ -91,9 +63,8 @@ describe('isolation between devices: scoped layout, acl.example, passwords', () 
   afterAll(async () => {
     await Promise.allSettled(devices.map((d) => d.close()));
     await nc?.close();
-    await assembler?.stop();
     await stack?.stop();
-    await broker?.stop();
+    await scoped?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -126,8 +97,9 @@ describe('isolation between devices: scoped layout, acl.example, passwords', () 
         code: NOT_AUTHORIZED,
       });
     }
-    await sleep(500);
-    expect(await lastSeq(), 'nothing reached the stream').toBe(before);
+    await expectQuiet(500, async () =>
+      expect(await lastSeq(), 'nothing reached the stream').toBe(before),
+    );
 
     // B's transfer is untouched: B's bytes, not A's, complete it.
     const data = randomBytes(100_000);
@@ -136,8 +108,7 @@ describe('isolation between devices: scoped layout, acl.example, passwords', () 
     expect(fin).toMatchObject({ reason_code: 0 });
     expect(sha256(await readFile(fileURLToPath(fin.location as string)))).toBe(sha256(data));
     expect(await lastSeq(), "B's own commands do reach the stream").toBeGreaterThan(before);
-    await sleep(300);
-    expect(spy, "A saw none of B's results").toEqual([]);
+    await expectQuiet(300, () => expect(spy, "A saw none of B's results").toEqual([]));
     expect(b.all.some((r) => r.topic.includes('/fresh/'))).toBe(false);
     expect(
       await readdir(path.join(dir, 'files', 'devB')),

@@ -3,7 +3,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Context } from '../context.js';
 import { closeAll, connectDevices, KiB, percentile, sha256, timedUpload } from '../device.js';
 import { startBenchStack, stackPids } from '../infra.js';
-import { cpuMeter, samplePeakRss } from '../proc.js';
+import { samplePeakRss } from '@mqft/test-support';
+import { cpuMeter } from '../proc.js';
 import type { Row } from '../report.js';
 
 const MiBytes = 1024 * 1024;
@@ -29,7 +30,7 @@ export async function fleet(ctx: Context): Promise<Row[]> {
   // Default settings (MQFT_* in the bench's environment override them, see infra.ts).
   const stack = await startBenchStack(ctx.infra, { backend: 'file' });
   const pids = stackPids(ctx.infra, stack);
-  const rss = samplePeakRss(pids, 200);
+  const rss = samplePeakRss(() => pids, 200);
   try {
     ctx.log(`connecting ${n} devices`);
     const connectStart = performance.now();

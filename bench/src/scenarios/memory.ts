@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from '../context.js';
 import { connectDevice, MiB, patternStream, timedUpload } from '../device.js';
 import { startBenchStack } from '../infra.js';
-import { samplePeakRss } from '../proc.js';
+import { samplePeakRss, sleep } from '@mqft/test-support';
 import type { Row } from '../report.js';
 
 /** Assembler peak RSS while one file of `size` goes through a fresh stack (s3 backend). */
@@ -10,10 +10,10 @@ async function assemblerPeak(ctx: Context, size: number): Promise<{ peak: number
   const stack = await startBenchStack(ctx.infra, { backend: 's3' });
   const device = await connectDevice(stack.mqttUrl, `bench-mem-${randomUUID().slice(0, 8)}`);
   const assembler = stack.assemblers[0]?.pid;
-  const idleSampler = samplePeakRss({ assembler });
-  await new Promise((r) => setTimeout(r, 300));
+  const idleSampler = samplePeakRss(() => ({ assembler }));
+  await sleep(300); // the idle window measured
   const idle = (await idleSampler.stop())['assembler'] ?? 0;
-  const sampler = samplePeakRss({ assembler }, 25);
+  const sampler = samplePeakRss(() => ({ assembler }), 25);
   try {
     // A stream source: the device does not hold the file, so only the services' memory grows.
     const run = await timedUpload(

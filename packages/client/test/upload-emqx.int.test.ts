@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '@mqft/protocol';
-import { startMqftStack, waitFor, type MqftStack } from '@mqft/test-support';
+import { expectQuiet, startMqftStack, waitFor, type MqftStack } from '@mqft/test-support';
 import { upload, UploadError, type UploadProgress } from '../src/index.js';
 import { BrokerSpy } from './broker-spy.js';
 
@@ -106,12 +105,18 @@ describe('SDK upload, MQTT 5, emqx layout (real pipeline)', () => {
     };
     transfer.on('progress', pauseOnce);
     await waitFor(() => transfer.paused, { what: 'pause' });
-    await sleep(300);
+    // The segments in flight when it paused are answered and confirmed…
+    await waitFor(
+      () => spy.unanswered === 0 && transfer.progress.bytesConfirmed === spy.segmentBytes,
+      { what: 'the segments in flight at the pause to be confirmed' },
+    );
     const confirmed = transfer.progress.bytesConfirmed;
     const segments = spy.segments;
-    await sleep(700);
-    expect(transfer.progress.bytesConfirmed).toBe(confirmed);
-    expect(spy.segments).toBe(segments);
+    // …and then nothing more goes out until resume().
+    await expectQuiet(700, () => {
+      expect(transfer.progress.bytesConfirmed).toBe(confirmed);
+      expect(spy.segments).toBe(segments);
+    });
     expect(confirmed).toBeLessThan(data.length / 2);
     transfer.resume();
     const result = await transfer.done;

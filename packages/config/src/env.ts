@@ -1,4 +1,5 @@
 import { parseByteSize, parseDuration } from './duration.js';
+import { isSecretName, loggable, REDACTED } from './redact.js';
 
 /** One environment variable: its name, default, documentation and how to read it. */
 export interface Variable<T> {
@@ -50,11 +51,16 @@ export function loadConfig<S extends Schema>(
     }
     const value = variable.read(text);
     if (isProblem(value))
-      problems.push(`${variable.name}=${JSON.stringify(text)}: ${value.problem}`);
+      problems.push(`${variable.name}=${shownValue(variable.name, text)}: ${value.problem}`);
     else config[field] = value;
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config as ConfigOf<S>;
+}
+
+/** A value as an error message may echo it: never a secret, URL credentials redacted, cut. */
+function shownValue(name: string, text: string): string {
+  return isSecretName(name) ? REDACTED : JSON.stringify(loggable(text, 200));
 }
 
 function variable<T>(
@@ -120,12 +126,19 @@ export const vars = {
       return value;
     });
   },
-  bytes(name: string, defaultText: string, description: string, min = 0): Variable<number> {
+  bytes(
+    name: string,
+    defaultText: string,
+    description: string,
+    min = 0,
+    max = Number.MAX_SAFE_INTEGER,
+  ): Variable<number> {
     return variable(name, defaultText, description, (text) => {
       const value = parseByteSize(text);
       if (value === undefined)
         return { problem: 'expected a byte size such as 65536, 64KiB, 16MiB' };
       if (value < min) return { problem: `must be at least ${min} bytes` };
+      if (value > max) return { problem: `must be at most ${max} bytes` };
       return value;
     });
   },

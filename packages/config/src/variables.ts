@@ -57,6 +57,11 @@ export const MQFT_VARIABLES = {
     'emqx',
     'scoped',
   ] as const),
+  trustClientIdProperty: vars.boolean(
+    'MQFT_TRUST_CLIENTID_PROPERTY',
+    'false',
+    "emqx layout only: true says the broker sets or checks each command's clientid user property (an EMQX rule, a HiveMQ interceptor), or that you accept that a device may act under any clientId (local demos, tests); ingest refuses MQFT_LAYOUT=emqx without it. Mosquitto cannot vouch for the property: use MQFT_LAYOUT=scoped with its ACL",
+  ),
   natsUrl: vars.url('MQFT_NATS_URL', 'nats://127.0.0.1:4222', 'NATS servers, comma-separated', [
     'nats:',
     'tls:',
@@ -130,6 +135,20 @@ export const MQFT_VARIABLES = {
     '16MiB',
     'largest segment payload accepted',
     1,
+  ),
+  maxFilemetaBytes: vars.bytes(
+    'MQFT_MAX_FILEMETA_BYTES',
+    '16KiB',
+    'largest init payload (filemeta JSON) accepted; larger ones are answered 0x83 invalid_filemeta_json (at most 64KiB)',
+    1024,
+    64 * 1024,
+  ),
+  maxFilemetaDepth: vars.integer(
+    'MQFT_MAX_FILEMETA_DEPTH',
+    '16',
+    'deepest nesting of an init payload (the object itself is level 1), unknown fields included; deeper ones are answered 0x83 invalid_filemeta (at most 32: what a protobuf client of the API decodes)',
+    2,
+    32,
   ),
   maxActiveTransfers: vars.integer(
     'MQFT_MAX_ACTIVE_TRANSFERS',

@@ -86,6 +86,29 @@ describe('loadConfig', () => {
     );
   });
 
+  it('never echoes a secret or URL credentials, and cuts long values (issue 14 case 10)', () => {
+    const secrets = {
+      redis: vars.url('MQFT_REDIS_URL', 'redis://x', 'r', ['redis:']),
+      password: vars.integer('MQFT_MQTT_PASSWORD', '1', 'p', 1),
+      long: vars.integer('MQFT_LONG', '1', 'l', 1),
+    };
+    let error: unknown;
+    try {
+      loadConfig(secrets, {
+        MQFT_REDIS_URL: 'http://admin:s3cret@redis:6379',
+        MQFT_MQTT_PASSWORD: 'hunter2',
+        MQFT_LONG: 'x'.repeat(10_000),
+      });
+    } catch (err) {
+      error = err;
+    }
+    const message = (error as ConfigError).message;
+    expect(message).not.toMatch(/s3cret|hunter2/);
+    expect(message).toMatch(/MQFT_REDIS_URL="http:\/\/\[redacted\]@redis:6379": scheme http:/);
+    expect(message).toMatch(/MQFT_MQTT_PASSWORD=\[redacted\]: expected a whole number/);
+    expect(message.length).toBeLessThan(1_000);
+  });
+
   it('requires variables without a default', () => {
     const required = { token: vars.string('MQFT_X', undefined, 'a thing') };
     expect(() => loadConfig(required, {})).toThrow(/MQFT_X is required: a thing/);

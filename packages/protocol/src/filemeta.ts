@@ -4,6 +4,9 @@ import { utf8ByteLength } from './identifiers.js';
 import { canonicalJson, isPlainObject, nestsDeeperThan } from './json-value.js';
 import {
   DEFAULT_MAX_FILE_SIZE_BYTES,
+  DEFAULT_MAX_FILEMETA_BYTES,
+  DEFAULT_MAX_FILEMETA_DEPTH,
+  MAX_FILEMETA_DEPTH,
   MAX_FILEMETA_PAYLOAD_BYTES,
   MAX_FILE_NAME_BYTES,
   MAX_USER_DATA_BYTES,
@@ -26,21 +29,30 @@ export interface FileMeta {
 
 export interface FileMetaLimits {
   maxFileSize?: number;
+  /** The payload's size in bytes (MQFT_MAX_FILEMETA_BYTES; at most 64 KiB). */
+  maxBytes?: number;
+  /** Nesting depth of the payload, the object itself being 1 (MQFT_MAX_FILEMETA_DEPTH; at most 32). */
+  maxDepth?: number;
 }
 
-// Every level of nesting costs at least two bytes (`[]`), so anything deeper is too large.
-const MAX_USER_DATA_DEPTH = MAX_USER_DATA_BYTES / 2;
 const FORBIDDEN_IN_NAME = ['/', '\\', ':'];
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Parses and checks an init payload (docs/protocol.md "Commands"). Throws only ProtocolError:
- * `invalid_filemeta_json` when it is not a JSON object in UTF-8 of at most 64 KiB,
- * `invalid_filemeta` when a field breaks its rule, `file_too_large` when `size` exceeds
+ * `invalid_filemeta_json` when it is not a JSON object in UTF-8 of at most `maxBytes`,
+ * `invalid_filemeta` when it nests deeper than `maxDepth` (unknown fields included: the payload
+ * is stored as sent) or a field breaks its rule, `file_too_large` when `size` exceeds
  * `maxFileSize` (by default the protocol's default limit).
  */
 export function parseFileMeta(payload: Uint8Array, limits: FileMetaLimits = {}): FileMeta {
-  const json = decodeJsonObject(payload);
+  const maxBytes = Math.min(
+    limits.maxBytes ?? DEFAULT_MAX_FILEMETA_BYTES,
+    MAX_FILEMETA_PAYLOAD_BYTES,
+  );
+  const maxDepth = Math.min(limits.maxDepth ?? DEFAULT_MAX_FILEMETA_DEPTH, MAX_FILEMETA_DEPTH);
+  const json = decodeJsonObject(payload, maxBytes);
+  if (nestsDeeperThan(json, maxDepth)) throw invalid(`nests deeper than ${maxDepth} levels`);
   const meta: FileMeta = { name: checkName(json['name']) };
   const size = optionalCount(json, 'size');
   if (size !== undefined) {
@@ -79,9 +91,9 @@ export function canonicalFileMeta(meta: FileMeta): string {
   return canonicalJson(known);
 }
 
-function decodeJsonObject(payload: Uint8Array): Record<string, unknown> {
-  if (payload.byteLength > MAX_FILEMETA_PAYLOAD_BYTES) {
-    const message = `payload is ${payload.byteLength} bytes, more than ${MAX_FILEMETA_PAYLOAD_BYTES}`;
+function decodeJsonObject(payload: Uint8Array, maxBytes: number): Record<string, unknown> {
+  if (payload.byteLength > maxBytes) {
+    const message = `payload is ${payload.byteLength} bytes, more than ${maxBytes}`;
     throw new ProtocolError('invalid_filemeta_json', message);
   }
   let value: unknown;
@@ -127,10 +139,8 @@ function optionalCount(json: Record<string, unknown>, field: string): number | u
   return value;
 }
 
+/** user_data's depth is bounded with the whole payload's, before this runs. */
 function checkUserData(userData: unknown): unknown {
-  if (nestsDeeperThan(userData, MAX_USER_DATA_DEPTH)) {
-    throw invalid(`user_data is larger than ${MAX_USER_DATA_BYTES} bytes`);
-  }
   const bytes = utf8ByteLength(JSON.stringify(userData));
   if (bytes > MAX_USER_DATA_BYTES) {
     throw invalid(`user_data is ${bytes} bytes serialized, more than ${MAX_USER_DATA_BYTES}`);

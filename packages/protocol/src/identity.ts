@@ -28,7 +28,11 @@ export interface IdentityInput {
  * `$file-response/{clientId}`, else not at all (the anonymous namespace).
  */
 export function resolveClientId(input: IdentityInput): ResolvedClientId {
-  const claimed = userPropertyClientId(input.userProperties);
+  const claims = userPropertyClientIds(input.userProperties);
+  // A repeated property is ambiguous: a broker that appends the connection's clientId after
+  // the device's own (or a device that sends two) must not let the first one win.
+  if (claims.length > 1) return denied(`${claims.length} user properties clientid, at most 1`);
+  const claimed = claims[0];
   if (input.layout === 'scoped') return resolveScoped(input.topicClientId, claimed);
   if (claimed !== undefined) return named(claimed, 'user property clientid');
   const fromResponseTopic = responseTopicClientId(input.responseTopic);
@@ -57,13 +61,13 @@ function denied(message: string): ResolvedClientId {
   return { ok: false, error: new ProtocolError('not_authorized', message) };
 }
 
-/** The first value: MQTT allows a property name to repeat, MQTT.js then gives an array. */
-function userPropertyClientId(
+/** Every value: MQTT allows a property name to repeat, MQTT.js then gives an array. */
+function userPropertyClientIds(
   properties: Record<string, string | string[]> | undefined,
-): string | undefined {
-  if (properties === undefined || !Object.hasOwn(properties, CLIENT_ID_PROPERTY)) return undefined;
+): string[] {
+  if (properties === undefined || !Object.hasOwn(properties, CLIENT_ID_PROPERTY)) return [];
   const value = properties[CLIENT_ID_PROPERTY];
-  return Array.isArray(value) ? value[0] : value;
+  return Array.isArray(value) ? value : value === undefined ? [] : [value];
 }
 
 /**

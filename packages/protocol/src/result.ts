@@ -1,4 +1,4 @@
-import { RESPONSE_TOPIC_ROOT } from './command.js';
+import { COMMAND_ROOTS, RESPONSE_TOPIC_ROOT } from './command.js';
 import type { ProtocolError } from './errors.js';
 import { clientIdProblem, fitsTopicName } from './identifiers.js';
 import { reasonCodeOf, type ReasonDescription } from './reason-codes.js';
@@ -56,15 +56,23 @@ export function encodeResult(result: ResultMessage): Buffer {
  * `$file-response/{clientId}` when the sender is known and its clientId can be part of a topic
  * (`/` may be: brokers that allow it in clientIds expand ACL patterns with it too).
  * Undefined when nobody can be answered (anonymous senders ask the gRPC API instead).
+ * A Response Topic under a command root (`$file/…`, `$file-async/…`) is never used: mqft would
+ * publish a command there on the device's behalf (an abort of another device's transfer).
  */
 export function responseTopicFor(input: {
   responseTopic?: string;
   clientId?: string;
   anonymous?: boolean;
 }): string | undefined {
-  if (input.responseTopic !== undefined && input.responseTopic !== '') return input.responseTopic;
+  const asked = input.responseTopic;
+  if (asked !== undefined && asked !== '' && !isCommandTopic(asked)) return asked;
   if (input.anonymous === true || input.clientId === undefined) return undefined;
   const clientId = input.clientId;
   if (clientIdProblem(clientId) !== undefined || !fitsTopicName(clientId)) return undefined;
   return `${RESPONSE_TOPIC_ROOT}/${clientId}`;
+}
+
+/** Whether `topic` is a command topic (`$file`, `$file-async` or anything under them). */
+export function isCommandTopic(topic: string): boolean {
+  return COMMAND_ROOTS.some((root) => topic === root || topic.startsWith(`${root}/`));
 }

@@ -5,6 +5,7 @@ import {
   ProtocolError,
   reasonCodeOf,
   type FileMeta,
+  type FileMetaLimits,
   type ReasonDescription,
 } from '../src/index.js';
 
@@ -12,7 +13,7 @@ const HEX = '0123456789abcdef'.repeat(4);
 const bytes = (text: string) => new TextEncoder().encode(text);
 const meta = (fields: Record<string, unknown>) => bytes(JSON.stringify(fields));
 
-function rejection(payload: Uint8Array, limits?: { maxFileSize?: number }): ProtocolError {
+function rejection(payload: Uint8Array, limits?: FileMetaLimits): ProtocolError {
   try {
     parseFileMeta(payload, limits);
   } catch (error) {
@@ -22,11 +23,7 @@ function rejection(payload: Uint8Array, limits?: { maxFileSize?: number }): Prot
   throw new Error('expected parseFileMeta to throw');
 }
 
-function expectRejected(
-  payload: Uint8Array,
-  reason: ReasonDescription,
-  limits?: { maxFileSize?: number },
-) {
+function expectRejected(payload: Uint8Array, reason: ReasonDescription, limits?: FileMetaLimits) {
   const error = rejection(payload, limits);
   expect(error.reason).toBe(reason);
   expect(error.code).toBe(reasonCodeOf(reason));
@@ -81,11 +78,11 @@ describe('parseFileMeta: valid payloads', () => {
     expect(parseFileMeta(meta({ name: 'x', user_data: userData })).user_data).toBe(userData);
   });
 
-  it('accepts a payload of exactly 64 KiB', () => {
+  it('accepts a payload of exactly 64 KiB when MQFT_MAX_FILEMETA_BYTES allows it', () => {
     const base = JSON.stringify({ name: 'x', pad: '' });
     const padded = JSON.stringify({ name: 'x', pad: 'p'.repeat(65_536 - base.length) });
     expect(bytes(padded).byteLength).toBe(65_536);
-    expect(parseFileMeta(bytes(padded))).toEqual({ name: 'x' });
+    expect(parseFileMeta(bytes(padded), { maxBytes: 65_536 })).toEqual({ name: 'x' });
   });
 
   it('accepts a UTF-8 byte order mark', () => {
@@ -163,12 +160,49 @@ describe('parseFileMeta: invalid_filemeta', () => {
   });
 
   it('rejects deeply nested user_data without overflowing the stack', () => {
-    const deep = `{"name":"x","user_data":${'['.repeat(30_000)}${']'.repeat(30_000)}}`;
+    const deep = `{"name":"x","user_data":${'['.repeat(8_000)}${']'.repeat(8_000)}}`;
     expectRejected(bytes(deep), 'invalid_filemeta');
-    const atLimit = `{"name":"x","user_data":${'['.repeat(2048)}${']'.repeat(2048)}}`;
-    expect(parseFileMeta(bytes(atLimit)).user_data).toBeDefined();
-    const overLimit = `{"name":"x","user_data":${'['.repeat(2049)}${']'.repeat(2049)}}`;
-    expectRejected(bytes(overLimit), 'invalid_filemeta');
+  });
+});
+
+describe('parseFileMeta: size and depth bounds (MQFT_MAX_FILEMETA_BYTES, _DEPTH)', () => {
+  const nested = (levels: number): string => '['.repeat(levels) + ']'.repeat(levels);
+
+  it('bounds the depth of the whole payload, unknown fields included (issue 14 case 1)', () => {
+    const poison = `{"name":"a.bin","size":1,"x":${nested(5000)}}`;
+    expectRejected(bytes(poison), 'invalid_filemeta');
+    // The object is level 1: 15 more levels fit the default 16, 16 do not.
+    expect(() => parseFileMeta(bytes(`{"name":"a","x":${nested(15)}}`))).not.toThrow();
+    expectRejected(bytes(`{"name":"a","x":${nested(16)}}`), 'invalid_filemeta');
+    expect(rejection(bytes(`{"name":"a","x":${nested(16)}}`)).message).toMatch(/deeper than 16/);
+  });
+
+  it('takes a configured depth, never more than a protobuf client decodes (32)', () => {
+    expectRejected(bytes(`{"name":"a","x":${nested(4)}}`), 'invalid_filemeta', { maxDepth: 4 });
+    expect(() =>
+      parseFileMeta(bytes(`{"name":"a","x":${nested(3)}}`), { maxDepth: 4 }),
+    ).not.toThrow();
+    expectRejected(bytes(`{"name":"a","x":${nested(32)}}`), 'invalid_filemeta', {
+      maxDepth: 1000,
+    });
+  });
+
+  it('bounds the payload size (default 16 KiB, configurable up to 64 KiB)', () => {
+    const of = (n: number) => {
+      const head = '{"name":"a","pad":"';
+      return bytes(head + 'p'.repeat(n - head.length - 2) + '"}');
+    };
+    expect(of(16 * 1024).byteLength).toBe(16 * 1024);
+    expect(() => parseFileMeta(of(16 * 1024))).not.toThrow();
+    expectRejected(of(16 * 1024 + 1), 'invalid_filemeta_json');
+    expect(() => parseFileMeta(of(40_000), { maxBytes: 64 * 1024 })).not.toThrow();
+    expectRejected(of(64 * 1024 + 1), 'invalid_filemeta_json', { maxBytes: 1024 ** 3 });
+    expectRejected(of(2000), 'invalid_filemeta_json', { maxBytes: 1024 });
+  });
+
+  it('accepts a 4 KiB user_data under the defaults', () => {
+    const userData = { note: 'u'.repeat(4096 - '{"note":""}'.length) };
+    expect(parseFileMeta(meta({ name: 'x', user_data: userData })).user_data).toEqual(userData);
   });
 });
 

@@ -23,9 +23,13 @@ describe('resolveClientId, emqx layout', () => {
     });
   });
 
-  it('takes the first value of a repeated clientid property', () => {
-    const userProperties = { clientid: ['dev1', 'dev2'] };
-    expect(resolvedId({ layout: 'emqx', userProperties }).clientId).toBe('dev1');
+  it('refuses a repeated clientid property (issue 14 case 7), in either layout', () => {
+    const userProperties = { clientid: ['devB', 'dev1'] };
+    expect(refused({ layout: 'emqx', userProperties }).message).toMatch(/2 user properties/);
+    refused({ layout: 'scoped', topicClientId: 'dev1', userProperties });
+    expect(resolvedId({ layout: 'emqx', userProperties: { clientid: ['dev1'] } }).clientId).toBe(
+      'dev1',
+    );
   });
 
   it('prefers the property to the Response Topic', () => {

@@ -80,6 +80,18 @@ describe('responseTopicFor', () => {
     expect(responseTopicFor({ responseTopic: 'replies/x', anonymous: true })).toBe('replies/x');
   });
 
+  it('never answers under a command root: $file-response/{clientId} instead (issue 14 case 7)', () => {
+    for (const responseTopic of [
+      '$file/victim/abort',
+      '$file-async/v/init',
+      '$file',
+      '$file-async',
+    ])
+      expect(responseTopicFor({ responseTopic, clientId: 'dev1' })).toBe('$file-response/dev1');
+    expect(responseTopicFor({ responseTopic: '$file/x/abort', anonymous: true })).toBe(undefined);
+    expect(responseTopicFor({ responseTopic: '$filez/x', clientId: 'd' })).toBe('$filez/x');
+  });
+
   it('else answers on $file-response/{clientId}', () => {
     expect(responseTopicFor({ clientId: 'dev1' })).toBe('$file-response/dev1');
     expect(responseTopicFor({ clientId: 'dev1', anonymous: false })).toBe('$file-response/dev1');

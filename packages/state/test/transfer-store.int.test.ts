@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transferKey } from '@mqft/protocol';
-import { sharedRedisUrl, uniqueName } from '@mqft/test-support';
+import { sharedRedisUrl, uniqueName, waitFor } from '@mqft/test-support';
 import {
   ClientQuotas,
   clientPartOf,
@@ -200,9 +200,14 @@ describe('TransferStore on a real Redis', () => {
     await init(key);
     await fin(key, 0);
     const first = await store.acquireLease(key, 'A', 50, now());
-    await new Promise((r) => setTimeout(r, 120));
-    const second = await store.acquireLease(key, 'B', 10_000, now());
-    if (first.status !== 'acquired' || second.status !== 'acquired') throw new Error('no lease');
+    // B gets it once A's 50 ms have run out.
+    let second: Awaited<ReturnType<typeof store.acquireLease>> | undefined;
+    await waitFor(
+      async () =>
+        (second = await store.acquireLease(key, 'B', 10_000, now())).status === 'acquired',
+      { what: "B's lease after A's expired" },
+    );
+    if (first.status !== 'acquired' || second?.status !== 'acquired') throw new Error('no lease');
     expect(second.lease.token).toBeGreaterThan(first.lease.token);
     expect(
       (await store.complete(first.lease, { location: 'l', size: 0, checksum: 'c', now: now() }))

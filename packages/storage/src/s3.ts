@@ -4,12 +4,18 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { storageKey } from '@mqft/protocol';
 import { isNotFound, toStorageError, withRetry } from './errors.js';
-import { emqxMetadata, decodeMetadata } from './s3-metadata.js';
+import {
+  emqxMetadata,
+  decodeMetadata,
+  FILEMETA_SIDECAR_ENTRY,
+  FILEMETA_SIDECAR_SUFFIX,
+} from './s3-metadata.js';
 import {
   MultipartUpload,
   SingleObjectUpload,
@@ -26,8 +32,8 @@ import {
 } from './storage.js';
 
 const MiB = 1024 * 1024;
-// S3's limit on an object key, in UTF-8 bytes.
-const MAX_KEY_BYTES = 1024;
+// S3's limit on an object key, in UTF-8 bytes, less the room of the filemeta sidecar's suffix.
+const MAX_KEY_BYTES = 1024 - Buffer.byteLength(FILEMETA_SIDECAR_SUFFIX);
 /** S3's minimum size of every part but the last, and its maximum part size. */
 export const MIN_PART_SIZE = 5 * MiB;
 export const MAX_PART_SIZE = 5 * 1024 * MiB;
@@ -53,7 +59,7 @@ export class S3Storage implements StorageBackend {
   keyProblem(target: StoredFileRef): string | undefined {
     const bytes = Buffer.byteLength(this.objectRef(target).key);
     return bytes > MAX_KEY_BYTES
-      ? `the object key is ${bytes} bytes (S3 allows at most ${MAX_KEY_BYTES})`
+      ? `the object key is ${bytes} bytes (at most ${MAX_KEY_BYTES}: S3's 1024 less the ${FILEMETA_SIDECAR_SUFFIX} sidecar's suffix)`
       : undefined;
   }
   readonly client: S3Client;
@@ -88,7 +94,10 @@ export class S3Storage implements StorageBackend {
   }
 
   async begin(target: StoredFileTarget, options: { size?: number } = {}): Promise<FileUpload> {
-    const object: S3ObjectRef = { ...this.objectRef(target), metadata: emqxMetadata(target) };
+    const { metadata, sidecar } = emqxMetadata(target);
+    const object: S3ObjectRef = { ...this.objectRef(target), metadata };
+    // The sidecar first: the file never becomes visible without the init JSON beside it.
+    if (sidecar !== undefined) await this.putSidecar(object.key, sidecar, object.location);
     if (this.fitsOnePut(options.size)) return new SingleObjectUpload(object, options.size);
     try {
       // Metadata must be given now: S3 cannot add it to a multipart upload later.
@@ -139,7 +148,15 @@ export class S3Storage implements StorageBackend {
     const { key, location } = this.objectRef(target);
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { size: head.ContentLength ?? 0, metadata: decodeMetadata(head.Metadata) };
+      const metadata = decodeMetadata(head.Metadata);
+      // The full init JSON did not fit the metadata: `filemeta` is what the sidecar holds.
+      if (metadata[FILEMETA_SIDECAR_ENTRY] !== undefined) {
+        const sidecar = await this.client.send(
+          new GetObjectCommand({ Bucket: this.bucket, Key: key + FILEMETA_SIDECAR_SUFFIX }),
+        );
+        metadata.filemeta = (await sidecar.Body?.transformToString('utf-8')) ?? '';
+      }
+      return { size: head.ContentLength ?? 0, metadata };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw toStorageError(err, `stat ${location}`);
@@ -175,12 +192,33 @@ export class S3Storage implements StorageBackend {
 
   async delete(target: StoredFileRef): Promise<void> {
     const { key, location } = this.objectRef(target);
+    // The file first: once it is gone the file is invisible, whatever happens to the sidecar.
+    for (const objectKey of [key, key + FILEMETA_SIDECAR_SUFFIX]) {
+      try {
+        await withRetry(() =>
+          this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKey })),
+        );
+      } catch (err) {
+        if (!isNotFound(err)) throw toStorageError(err, `delete ${location}`);
+      }
+    }
+  }
+
+  /** `<key>.filemeta.json`: the init JSON as the device sent it. */
+  private async putSidecar(key: string, json: string, location: string): Promise<void> {
     try {
       await withRetry(() =>
-        this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
+        this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key + FILEMETA_SIDECAR_SUFFIX,
+            Body: json,
+            ContentType: 'application/json',
+          }),
+        ),
       );
     } catch (err) {
-      if (!isNotFound(err)) throw toStorageError(err, `delete ${location}`);
+      throw toStorageError(err, `put the filemeta sidecar of ${location}`);
     }
   }
 

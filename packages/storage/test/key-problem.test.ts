@@ -25,11 +25,11 @@ describe('keyProblem: keys a backend can never store are named before any upload
     );
   });
 
-  it('s3: the whole key (prefix included) fits in 1,024 bytes; components may be long', () => {
+  it('s3: the whole key (prefix included) and its .filemeta.json sidecar fit in 1,024 bytes', () => {
     const long = { clientId: 'c'.repeat(500), fileId: '%'.repeat(100), name: 'n'.repeat(200) };
     expect(s3.keyProblem(long)).toBe(undefined); // 'prefix/' + 500 + '/' + 300 + '/' + 200 = 1009
-    expect(s3.keyProblem({ ...long, clientId: 'c'.repeat(516) })).toBe(
-      'the object key is 1025 bytes (S3 allows at most 1024)',
+    expect(s3.keyProblem({ ...long, clientId: 'c'.repeat(502) })).toBe(
+      "the object key is 1011 bytes (at most 1010: S3's 1024 less the .filemeta.json sidecar's suffix)",
     );
   });
 });

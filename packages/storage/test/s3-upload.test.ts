@@ -5,6 +5,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import { expectQuiet, waitFor } from '@mqft/test-support';
 import { MultipartUpload } from '../src/s3-upload.js';
 import { sha256 } from './helpers.js';
 
@@ -30,8 +31,6 @@ function stalledClient() {
   return { object, sent, stalled, parts };
 }
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
-
 describe('MultipartUpload', () => {
   it('holds writes back while the allowed parts are in flight', async () => {
     const { object, sent, stalled, parts } = stalledClient();
@@ -42,9 +41,11 @@ describe('MultipartUpload', () => {
     await upload.write(bytes.subarray(PART, 2 * PART));
     let third = false;
     const writing = upload.write(bytes.subarray(2 * PART, 3 * PART)).then(() => (third = true));
-    await settle();
-    expect(third).toBe(false);
-    expect(parts()).toHaveLength(2);
+    // Two parts in flight: the third write waits.
+    await expectQuiet(10, () => {
+      expect(third).toBe(false);
+      expect(parts()).toHaveLength(2);
+    });
     await expect(upload.write(new Uint8Array(1))).rejects.toMatchObject({ code: 'invalid_state' });
     const early = upload.complete({ size: 0, sha256: sha256(new Uint8Array(0)) });
     await expect(early).rejects.toMatchObject({ code: 'invalid_state' });
@@ -54,12 +55,17 @@ describe('MultipartUpload', () => {
     expect(parts()).toHaveLength(3);
     await upload.write(bytes.subarray(3 * PART));
 
+    let settled = false;
     const completing = upload.complete({ size: bytes.length, sha256: sha256(bytes) });
-    await settle();
-    while (stalled.length > 0) {
-      stalled.shift()?.();
-      await settle();
-    }
+    void completing.finally(() => (settled = true)).catch(() => undefined);
+    // Each part in flight finishes when released: release them until complete() is done.
+    await waitFor(
+      () => {
+        stalled.shift()?.();
+        return settled;
+      },
+      { intervalMs: 1, what: 'complete()' },
+    );
     expect(await completing).toMatchObject({ location: 's3://b/k', size: bytes.length });
     expect(parts().map((p) => [p.input.PartNumber, p.input.ContentLength])).toEqual([
       [1, PART],
@@ -81,7 +87,8 @@ describe('MultipartUpload', () => {
     const upload = new MultipartUpload('u', object, PART, 1);
     await upload.write(new Uint8Array(PART));
     const waiting = upload.write(new Uint8Array(PART)).catch((err: unknown) => err);
-    await settle();
+    // The one slot is taken: the second write waits and sends nothing.
+    await expectQuiet(10, () => expect(parts()).toHaveLength(1));
 
     const aborting = upload.abort();
     stalled.shift()?.();

@@ -29,9 +29,8 @@ beforeAll(async () => {
   server = await startS3rver();
   bucket = bucketName('mqft-storage');
   await server.createBucket(bucket);
-  const { endpoint, region, accessKeyId, secretAccessKey } = server;
-  const url = `s3://${bucket}/${PREFIX}?endpoint=${endpoint}&region=${region}&forcePathStyle=true`;
-  storage = createStorage(url, {
+  const { accessKeyId, secretAccessKey } = server;
+  storage = createStorage(server.storageUrl(bucket, PREFIX), {
     partSize: 5 * MiB,
     partConcurrency: 2,
     s3: { credentials: { accessKeyId, secretAccessKey } },

@@ -2,8 +2,9 @@ import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Cluster, Redis } from 'ioredis';
 import { startMosquitto } from './mosquitto.js';
-import { startMqftService } from './mqft-service.js';
+import { startMqftService, type MqftServiceName } from './mqft-service.js';
 import { freePort } from './ports.js';
+import { startRedis } from './redis.js';
 import { sharedNatsUrl, sharedRedisUrl, uniqueName } from './names.js';
 import type { ServerHandle } from './server-process.js';
 
@@ -14,14 +15,18 @@ export interface MqftStackOptions {
   assemblers?: number;
   control?: boolean;
   layout?: 'emqx' | 'scoped';
-  /** Extra MQFT_* variables for every service (e.g. MQFT_FIN_GRACE). */
+  /** Extra MQFT_* variables for every service (e.g. MQFT_FIN_GRACE); they win over the stack's. */
   env?: Record<string, string>;
+  /** Extra MQFT_* variables for one kind of service (e.g. its broker login); win over `env`. */
+  serviceEnv?: Partial<Record<MqftServiceName, Record<string, string>>>;
   /** Use this broker instead of starting the project's Mosquitto. */
   mqttUrl?: string;
   /** A fixed port for the project's Mosquitto. */
   mosquittoPort?: number;
   natsUrl?: string;
   redisUrl?: string;
+  /** A Redis of the stack's own instead (for tests that kill or wipe it); stop() stops it. */
+  ownRedis?: boolean;
   /** Default: a unique stream and Redis prefix, deleted by stop(). */
   stream?: string;
   redisPrefix?: string;
@@ -34,11 +39,13 @@ export interface MqftStack {
   /** The environment every service got. */
   readonly env: Readonly<Record<string, string>>;
   readonly broker: ServerHandle | undefined;
+  /** The stack's own Redis (option `ownRedis`). */
+  readonly redis: ServerHandle | undefined;
   readonly ingests: ServerHandle[];
   readonly assemblers: ServerHandle[];
   readonly control: ServerHandle | undefined;
   /** Starts one more service process with the stack's environment. */
-  add(service: 'ingest' | 'assembler' | 'control'): Promise<ServerHandle>;
+  add(service: MqftServiceName): Promise<ServerHandle>;
   /** Stops every process; deletes the stream and the Redis keys when the stack made them up. */
   stop(): Promise<void>;
 }
@@ -57,12 +64,21 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
   const stream = options.stream ?? uniqueName('MQFT_E2E');
   const redisPrefix = options.redisPrefix ?? `${uniqueName('mqft_e2e')}:`;
   const natsUrl = options.natsUrl ?? sharedNatsUrl();
-  const redisUrl = options.redisUrl ?? sharedRedisUrl();
+  const redis = options.ownRedis
+    ? await startRedis().catch(async (err: unknown) => {
+        await broker?.stop();
+        throw err;
+      })
+    : undefined;
+  const redisUrl = redis?.url ?? options.redisUrl ?? sharedRedisUrl();
   const env: Record<string, string> = {
     MQFT_MQTT_URL: mqttUrl,
     MQFT_MQTT_SUBSCRIPTION: '$share/ft/mqft/in/$file/#,$share/ft/mqft/in/$file-async/#',
     MQFT_MQTT_TOPIC_PREFIX: 'mqft/in/',
     MQFT_LAYOUT: options.layout ?? 'emqx',
+    // The project's Mosquitto cannot vouch for the clientid user property: tests and the local
+    // demo accept that (docs/security.md); fleets use the scoped layout or a broker that can.
+    MQFT_TRUST_CLIENTID_PROPERTY: 'true',
     MQFT_NATS_URL: natsUrl,
     MQFT_STREAM: stream,
     MQFT_REDIS_URL: redisUrl,
@@ -76,11 +92,15 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
   const assemblers: ServerHandle[] = [];
   let control: ServerHandle | undefined;
   let ingestIndex = 0;
-  const add = async (service: 'ingest' | 'assembler' | 'control'): Promise<ServerHandle> => {
+  const add = async (service: MqftServiceName): Promise<ServerHandle> => {
     // Each ingest process has stable clientIds of its own (persistent sessions).
     const extra: Record<string, string> =
       service === 'ingest' ? { MQFT_MQTT_CLIENT_ID: `${stream}-i${ingestIndex++}` } : {};
-    const handle = await startMqftService(service, { ...env, ...extra });
+    const handle = await startMqftService(service, {
+      ...env,
+      ...extra,
+      ...options.serviceEnv?.[service],
+    });
     if (service === 'ingest') ingests.push(handle);
     else if (service === 'assembler') assemblers.push(handle);
     else control = handle;
@@ -91,7 +111,11 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
       [...ingests, ...assemblers, ...(control ? [control] : [])].map((s) => s.stop()),
     );
     await broker?.stop();
-    if (ownNames) await deleteStackData(natsUrl, stream, redisUrl, redisPrefix);
+    if (ownNames) {
+      // Keys in a Redis of our own go with it.
+      await deleteStackData({ natsUrl, stream, redisPrefix, ...(redis ? {} : { redisUrl }) });
+    }
+    await redis?.stop();
   };
   try {
     // Ingest provisions the stream; start one first so the others find it.
@@ -108,6 +132,7 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
     redisPrefix,
     env,
     broker,
+    redis,
     ingests,
     assemblers,
     get control() {
@@ -118,18 +143,25 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
   };
 }
 
-async function deleteStackData(
-  natsUrl: string,
-  stream: string,
-  redisUrl: string,
-  prefix: string,
-): Promise<void> {
+/** Deletes a stack's JetStream stream and (given `redisUrl`) every Redis key under its prefix. */
+export async function deleteStackData({
+  natsUrl,
+  stream,
+  redisUrl,
+  redisPrefix: prefix,
+}: {
+  natsUrl: string;
+  stream: string;
+  redisUrl?: string;
+  redisPrefix: string;
+}): Promise<void> {
   const nc = await connect({ servers: natsUrl.split(',') });
   try {
     await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
   } finally {
     await nc.close();
   }
+  if (redisUrl === undefined) return;
   // A Redis Cluster (`redis+cluster://h:p,h:p`): every master holds some of the keys.
   const cluster = redisUrl.startsWith('redis+cluster://')
     ? new Cluster(

@@ -2,7 +2,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { startServer, type ServerHandle } from './server-process.js';
+import { startServer, type ServerExit, type ServerHandle } from './server-process.js';
 
 export interface S3rverOptions {
   /** Buckets to create once the server answers (names of 3+ characters). */
@@ -19,6 +19,13 @@ export interface S3ServerHandle extends ServerHandle {
   readonly secretAccessKey: string;
   /** What @aws-sdk/client-s3 needs to talk to this server (docs/design.md). */
   clientConfig(): S3ClientConfig;
+  /** MQFT_STORAGE for `prefix` in `bucket` on this server. */
+  storageUrl(bucket: string, prefix: string): string;
+  /**
+   * What a service needs beside MQFT_STORAGE: the credentials, which the storage package
+   * takes from the SDK's default chain, as in production.
+   */
+  readonly serviceEnv: Readonly<Record<string, string>>;
   createBucket(name: string): Promise<void>;
 }
 
@@ -48,6 +55,9 @@ class S3rverHandle implements S3ServerHandle {
 
   constructor(private readonly server: ServerHandle) {}
 
+  get name(): string {
+    return this.server.name;
+  }
   get host(): string {
     return this.server.host;
   }
@@ -78,11 +88,27 @@ class S3rverHandle implements S3ServerHandle {
   kill(): Promise<void> {
     return this.server.kill();
   }
+  terminate(signal?: NodeJS.Signals): Promise<ServerExit> {
+    return this.server.terminate(signal);
+  }
   restart(): Promise<void> {
     return this.server.restart();
   }
   logTail(lines?: number): Promise<string> {
     return this.server.logTail(lines);
+  }
+
+  get serviceEnv(): Readonly<Record<string, string>> {
+    return { AWS_ACCESS_KEY_ID: this.accessKeyId, AWS_SECRET_ACCESS_KEY: this.secretAccessKey };
+  }
+
+  storageUrl(bucket: string, prefix: string): string {
+    const query = new URLSearchParams({
+      endpoint: this.endpoint,
+      region: this.region,
+      forcePathStyle: 'true',
+    });
+    return `s3://${bucket}/${prefix}?${query.toString()}`;
   }
 
   clientConfig(): S3ClientConfig {

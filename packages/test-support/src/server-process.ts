@@ -6,8 +6,18 @@ import path from 'node:path';
 import { freePort } from './ports.js';
 import { sleep } from './wait.js';
 
+/** How a server process ended. */
+export interface ServerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** From the signal terminate() sent to the exit (0 when it had already exited). */
+  ms: number;
+}
+
 /** A real server process started for a test, on its own loopback port and temp dir. */
 export interface ServerHandle {
+  /** The spec's short name (e.g. `mosquitto`, `mqft-ingest`). */
+  readonly name: string;
   readonly host: string;
   readonly port: number;
   readonly url: string;
@@ -21,6 +31,11 @@ export interface ServerHandle {
   readonly pid: number | undefined;
   /** Graceful: SIGTERM, then SIGKILL after 5 s; removes the temp dir. */
   stop(): Promise<void>;
+  /**
+   * Sends `signal` (default SIGTERM) and waits, however long it takes (no SIGKILL), for the
+   * exit: what a kubelet sees. Keeps the dir; stop() still cleans up.
+   */
+  terminate(signal?: NodeJS.Signals): Promise<ServerExit>;
   /** SIGKILL; keeps the dir, so restart() finds the data again (chaos tests). */
   kill(): Promise<void>;
   /** Starts again on the SAME port with the same dir; stops a running server gracefully first. */
@@ -35,6 +50,9 @@ export interface LaunchCommand {
   /** Working directory (default: the server's temp dir). */
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** Run as this uid/gid (e.g. the container image's non-root user). */
+  uid?: number;
+  gid?: number;
 }
 
 export interface LaunchContext {
@@ -140,7 +158,7 @@ function tail(text: string, lines: number): string {
 
 /** Spawns with stdout and stderr appended to `logFile` (the child writes it directly). */
 function spawnLogged(
-  { command, args, cwd, env }: LaunchCommand,
+  { command, args, cwd, env, uid, gid }: LaunchCommand,
   dir: string,
   logFile: string,
 ): { child: ChildProcess; exited: Promise<ExitInfo> } {
@@ -152,6 +170,8 @@ function spawnLogged(
       cwd: cwd ?? dir,
       stdio: ['ignore', fd, fd],
       env: env ?? process.env,
+      ...(uid !== undefined ? { uid } : {}),
+      ...(gid !== undefined ? { gid } : {}),
     });
   } finally {
     fs.closeSync(fd);
@@ -176,6 +196,10 @@ class ManagedServer implements ServerHandle {
     readonly dir: string,
   ) {
     this.logFile = path.join(dir, `${spec.name}.log`);
+  }
+
+  get name(): string {
+    return this.spec.name;
   }
 
   get url(): string {
@@ -204,7 +228,7 @@ class ManagedServer implements ServerHandle {
   }
 
   async restart(): Promise<void> {
-    if (this.running) await this.terminate('SIGTERM', STOP_GRACE_MS);
+    if (this.running) await this.signalAndWait('SIGTERM', STOP_GRACE_MS);
     live.add(this);
     // The port was ours a moment ago; the kernel may need a moment to release it.
     const deadline = Date.now() + RESTART_BIND_WAIT_MS;
@@ -220,13 +244,21 @@ class ManagedServer implements ServerHandle {
   }
 
   async stop(): Promise<void> {
-    await this.terminate('SIGTERM', STOP_GRACE_MS);
+    await this.signalAndWait('SIGTERM', STOP_GRACE_MS);
     live.delete(this);
     await fsp.rm(this.dir, { recursive: true, force: true });
   }
 
   async kill(): Promise<void> {
-    await this.terminate('SIGKILL', 0);
+    await this.signalAndWait('SIGKILL', 0);
+  }
+
+  async terminate(signal: NodeJS.Signals = 'SIGTERM'): Promise<ServerExit> {
+    const signalledAt = performance.now();
+    const wasRunning = this.running;
+    if (wasRunning) this.child?.kill(signal);
+    const { code, signal: by } = await this.exited;
+    return { code, signal: by, ms: wasRunning ? performance.now() - signalledAt : 0 };
   }
 
   async logTail(lines = 40): Promise<string> {
@@ -238,7 +270,7 @@ class ManagedServer implements ServerHandle {
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private async terminate(signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  private async signalAndWait(signal: NodeJS.Signals, graceMs: number): Promise<void> {
     const child = this.child;
     if (!child || !this.running) return;
     child.kill(signal);

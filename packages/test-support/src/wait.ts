@@ -36,3 +36,34 @@ export async function waitFor(
     await sleep(intervalMs);
   }
 }
+
+export interface ExpectQuietOptions {
+  /** Pause between checks (default 50 ms). */
+  intervalMs?: number;
+  /** What stays unchanged, for the error message of a check that returns false. */
+  what?: string;
+}
+
+/**
+ * Asserts that nothing more happens for `ms`: runs `check` at once, every `intervalMs` and
+ * at the end of the window, and fails on the first check that throws (its error, e.g. an
+ * `expect` failure, is rethrown as is) or returns false. The one bounded wait a test may
+ * use: an absence has no event to wait for, so the window says how long "nothing" means.
+ */
+export async function expectQuiet(
+  ms: number,
+  check: () => unknown,
+  opts: ExpectQuietOptions = {},
+): Promise<void> {
+  const { intervalMs = 50, what = 'the quiet condition' } = opts;
+  const started = Date.now();
+  const end = started + ms;
+  for (;;) {
+    if ((await check()) === false) {
+      throw new Error(`${what} failed after ${Date.now() - started} ms of a ${ms} ms quiet window`);
+    }
+    const left = end - Date.now();
+    if (left <= 0) return;
+    await sleep(Math.min(intervalMs, left));
+  }
+}

@@ -24,12 +24,11 @@ import {
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Registry } from 'prom-client';
 import type { AssemblerConfig } from './config.js';
-import { purgeLeftoversOfRecent, purgesSettled, repurgeRecent } from './assemble.js';
 import { CommandConsumer } from './consumer.js';
 import type { AssemblerContext, ResultSender } from './context.js';
 import { createEventPublisher } from './events.js';
 import { createAssemblerMetrics } from './metrics.js';
-import { LEFTOVER_CHECK_MS } from './recent-purges.js';
+import { Purger } from './purger.js';
 import { AssemblyScheduler } from './scheduler.js';
 import { watchConsumerBacklog } from './backlog.js';
 import { StateRecovery } from './recovery.js';
@@ -69,8 +68,12 @@ export async function startAssembler(
     logger,
   });
 
-  const nats = watchNatsConnection(nc, logger);
   const jsm = await jetstreamManager(nc);
+  const purger = new Purger({ jsm, stream: config.stream, logger });
+  // nats-server may bring back what was purged just before it restarted (see RecentPurges).
+  const nats = watchNatsConnection(nc, logger, (connected) => {
+    if (connected) purger.repurgeRecent();
+  });
   await ensureCommandStream(jsm, {
     name: config.stream,
     replicas: config.streamReplicas,
@@ -110,16 +113,12 @@ export async function startAssembler(
     events: createEventPublisher(nc, config.stream, logger),
     metrics,
     logger,
+    purger,
     owner,
     // Called only once messages flow, after the scheduler below exists.
     requestAssembly: (key) => scheduler.request(key),
   };
-  void (async () => {
-    for await (const status of nc.status()) {
-      if (status.type === 'reconnect') void repurgeRecent(ctx);
-    }
-  })();
-  const leftoverChecks = setInterval(() => void purgeLeftoversOfRecent(ctx), LEFTOVER_CHECK_MS);
+  purger.startLeftoverChecks();
   const scheduler = new AssemblyScheduler(ctx);
   scheduler.start();
   const js = jetstream(nc);
@@ -148,8 +147,7 @@ export async function startAssembler(
       await consumer.stop();
       await recovery.stop();
       await scheduler.stop(config.shutdownGrace);
-      await purgesSettled();
-      clearInterval(leftoverChecks);
+      await purger.stop();
       await endMqtt(mqtt);
       await nc.drain();
       redis.disconnect();

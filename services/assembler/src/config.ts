@@ -18,6 +18,8 @@ export const assemblerConfigSchema = {
   finGrace: V.finGrace,
   segmentsTtl: V.segmentsTtl,
   maxFileSize: V.maxFileSize,
+  maxFilemetaBytes: V.maxFilemetaBytes,
+  maxFilemetaDepth: V.maxFilemetaDepth,
   maxActiveTransfers: V.maxActiveTransfers,
   orphanTtl: V.orphanTtl,
   maxListedTransfers: V.maxListedTransfers,

@@ -1,5 +1,4 @@
 import type { Logger } from '@mqft/config';
-import type { ReasonDescription } from '@mqft/protocol';
 import type { StorageBackend } from '@mqft/storage';
 import type { ReplyTo } from '@mqft/stream';
 import type {
@@ -14,13 +13,11 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { AssemblerConfig } from './config.js';
 import type { EventPublisher } from './events.js';
 import type { AssemblerMetrics } from './metrics.js';
+import type { Purger } from './purger.js';
+import type { FinResult } from './results.js';
 
 /** Answers a device (docs/protocol.md "Results"); never throws. */
-export type ResultSender = (
-  key: string,
-  reply: ReplyTo,
-  result: { reason: ReasonDescription; missing?: [number, number][]; location?: string },
-) => Promise<void>;
+export type ResultSender = (key: string, reply: ReplyTo, result: FinResult) => Promise<void>;
 
 /** What the recording handlers and the assembly need; built once in assembler.ts. */
 export interface AssemblerContext {
@@ -41,6 +38,8 @@ export interface AssemblerContext {
   events: EventPublisher;
   metrics: AssemblerMetrics;
   logger: Logger;
+  /** Purges complete transfers' segments; this assembler's own (no state shared between two). */
+  purger: Purger;
   /** This process's lease owner id. */
   owner: string;
   /** Asks for an assembly of a transfer whose facts are all present. */

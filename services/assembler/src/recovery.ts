@@ -1,10 +1,10 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { commandSubjects, decodeCommandHeaders, EnvelopeError } from '@mqft/stream';
-import { settleIfStored } from './assemble.js';
 import { PULL_EXPIRES_MS } from './consumer.js';
 import type { AssemblerContext } from './context.js';
 import { RECORDERS } from './record/index.js';
+import { settleIfStored } from './stored-file.js';
 
 const LOCK_TTL_MS = 30_000;
 const CHECK_INTERVAL_MS = 5_000;

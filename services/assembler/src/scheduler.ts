@@ -2,8 +2,9 @@ import { sleep } from '@mqft/config';
 import type { Lease } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
 import { AssemblyAdmission } from './admission.js';
-import { assembleTransfer, purgeCompleted, replyToFin } from './assemble.js';
+import { assembleTransfer } from './assemble.js';
 import { planAssembly } from './plan.js';
+import { replyToFin } from './results.js';
 
 /** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
 export const SWEEP_INTERVAL_MS = 1000;
@@ -27,7 +28,10 @@ export class AssemblyScheduler {
   private readonly running = new Map<string, Promise<void>>();
   private readonly shutdown = new AbortController();
   private timer: NodeJS.Timeout | undefined;
-  private sweeping = false;
+  /** The sweep in flight, if any. */
+  private sweeping: Promise<void> | undefined;
+  /** Requests sent to the due index, not yet written there. */
+  private readonly deferring = new Set<Promise<void>>();
   private draining = false;
   private readonly admission: AssemblyAdmission;
 
@@ -43,15 +47,17 @@ export class AssemblyScheduler {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+    this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
   }
 
   request(key: string): void {
     if (this.running.has(key)) return;
     if (this.draining || this.running.size >= this.admission.capacity) {
-      this.ctx.due
+      const deferred: Promise<void> = this.ctx.due
         .scheduleCheck(key, Date.now())
-        .catch((err: unknown) => this.ctx.logger.error({ err, key }, 'could not schedule'));
+        .catch((err: unknown) => this.ctx.logger.error({ err, key }, 'could not schedule'))
+        .finally(() => this.deferring.delete(deferred));
+      this.deferring.add(deferred);
       return;
     }
     const attempt = this.attempt(key)
@@ -63,7 +69,7 @@ export class AssemblyScheduler {
         this.ctx.metrics.activeAssemblies.set(this.running.size);
         // A slot is free: take the next due transfer now, not at the next tick (a burst of
         // small files otherwise drains at one per slot per second).
-        if (!this.draining) void this.sweep();
+        if (!this.draining) this.sweep();
       });
     this.running.set(key, attempt);
     this.ctx.metrics.activeAssemblies.set(this.running.size);
@@ -142,7 +148,7 @@ export class AssemblyScheduler {
     if (record?.state === 'complete') {
       // Its assembler died between marking it complete and purging (test/chaos,
       // assembler-kill): the lease watchdog brings it here to finish that part.
-      await purgeCompleted(this.ctx, key);
+      await this.ctx.purger.purgeCompleted(key);
       await quotas.release(key);
     }
     if (
@@ -180,23 +186,28 @@ export class AssemblyScheduler {
     await due.unschedule(key);
   }
 
-  private async sweep(): Promise<void> {
+  /** Claims due transfers for the free room and requests them; one sweep at a time. */
+  private sweep(): void {
     const free = Math.min(SWEEP_BATCH, this.admission.capacity - this.running.size);
     if (this.sweeping || free <= 0 || this.draining) return;
-    this.sweeping = true;
+    this.sweeping = this.claimDue(free).finally(() => {
+      this.sweeping = undefined;
+    });
+  }
+
+  private async claimDue(free: number): Promise<void> {
     try {
       const keys = await this.ctx.due.claimDue(Date.now(), free, this.ctx.config.leaseTtl);
       for (const key of keys) this.request(key);
     } catch (err) {
       this.ctx.logger.warn({ err }, 'due index sweep failed');
-    } finally {
-      this.sweeping = false;
     }
   }
 
   /**
    * Stops taking work; lets running assemblies finish within `graceMs`, then stops them, which
-   * hands their transfers back (lease released, due now) to the other assemblers.
+   * hands their transfers back (lease released, due now) to the other assemblers. Resolves once
+   * nothing it started talks to Redis any more (a sweep in flight hands its claims back too).
    */
   async stop(graceMs: number): Promise<void> {
     this.draining = true;
@@ -205,5 +216,7 @@ export class AssemblyScheduler {
     const timedOut = await Promise.race([all.then(() => false), sleep(graceMs).then(() => true)]);
     this.shutdown.abort(new Error('shutting down'));
     if (timedOut) await all;
+    await this.sweeping;
+    await Promise.allSettled([...this.deferring]);
   }
 }

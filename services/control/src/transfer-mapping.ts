@@ -16,6 +16,15 @@ const STATE_OF: Readonly<Record<RecordState, TransferState>> = {
   aborted: TransferState.TRANSFER_STATE_ABORTED,
 };
 
+// Protobuf decoders (ts-proto's, protobuf-es, C++, Go) refuse more than 100 nested messages;
+// a Transfer's user_data Struct starts inside two (the response, the Transfer).
+const PROTOBUF_RECURSION_LIMIT = 100;
+const STRUCT_DEPTH_IN_RESPONSE = 3;
+/** What the API shows instead of a user_data that no protobuf client could decode. */
+export const OMITTED_USER_DATA = Object.freeze({
+  mqft_omitted: 'user_data nests deeper than a protobuf client decodes',
+});
+
 /** What the init JSON says beyond what Redis keeps in fields of its own. */
 interface InitExtras {
   userData?: { [key: string]: unknown };
@@ -104,9 +113,38 @@ export function initExtras(filemeta: string | undefined): InitExtras {
   const { user_data: userData, expire_at: expireAt } = meta as Record<string, unknown>;
   if (userData !== undefined) {
     const isObject = typeof userData === 'object' && userData !== null && !Array.isArray(userData);
-    extras.userData = isObject ? (userData as { [key: string]: unknown }) : { value: userData };
+    const struct = isObject ? (userData as { [key: string]: unknown }) : { value: userData };
+    // Init bounds the depth (MQFT_MAX_FILEMETA_DEPTH); a record stored before that bound
+    // existed must still not make a whole list or watch undecodable.
+    extras.userData =
+      structMessageDepth(struct, STRUCT_DEPTH_IN_RESPONSE) > PROTOBUF_RECURSION_LIMIT
+        ? { ...OMITTED_USER_DATA }
+        : struct;
   }
   if (typeof expireAt === 'number' && Number.isFinite(expireAt))
     extras.expireAtMs = expireAt * 1000;
   return extras;
+}
+
+/**
+ * The deepest nesting of protobuf messages `struct` becomes as a google.protobuf.Struct that
+ * sits at message depth `structDepth`: every field adds a Struct.FieldsEntry and a Value, an
+ * object value a Struct, an array a ListValue and a Value per element. Without recursion.
+ */
+export function structMessageDepth(struct: object, structDepth: number): number {
+  let deepest = structDepth;
+  const stack: { value: unknown; depth: number }[] = Object.values(struct).map((value) => ({
+    value,
+    depth: structDepth + 2, // FieldsEntry, Value
+  }));
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { value, depth } = item;
+    deepest = Math.max(deepest, depth);
+    if (typeof value !== 'object' || value === null) continue;
+    // An object: Struct, then FieldsEntry and Value per field; an array: ListValue, then Value.
+    const childDepth = Array.isArray(value) ? depth + 2 : depth + 3;
+    deepest = Math.max(deepest, depth + 1);
+    for (const child of Object.values(value)) stack.push({ value: child, depth: childDepth });
+  }
+  return deepest;
 }

@@ -75,9 +75,8 @@ describe('control API: GetDownloadUrl with S3 (s3rver)', () => {
   beforeAll(async () => {
     s3 = await startS3rver({ buckets: [bucket] });
     // The storage package takes credentials from the SDK's default chain, as in production.
-    process.env.AWS_ACCESS_KEY_ID = s3.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = s3.secretAccessKey;
-    const url = `s3://${bucket}/exports?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&forcePathStyle=true`;
+    Object.assign(process.env, s3.serviceEnv);
+    const url = s3.storageUrl(bucket, 'exports');
     h = await Harness.start({ storage: url });
     storage = createStorage(url);
   });

@@ -1,8 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { TransferState } from '@mqft/api';
+import { ListTransfersResponse, TransferState } from '@mqft/api';
 import { ANONYMOUS_CLIENT_ID, transferKey } from '@mqft/protocol';
 import type { TransferRecord } from '@mqft/state';
-import { initExtras, millisOf, timestamp, toTransfer } from '../src/transfer-mapping.js';
+import {
+  initExtras,
+  millisOf,
+  OMITTED_USER_DATA,
+  structMessageDepth,
+  timestamp,
+  toTransfer,
+} from '../src/transfer-mapping.js';
 
 const NOW = 1_750_000_000_000;
 
@@ -143,5 +150,63 @@ describe('timestamps', () => {
       expect(millisOf(ts as NonNullable<typeof ts>)).toBe(ms);
     }
     expect(timestamp(undefined)).toBeUndefined();
+  });
+});
+
+describe('user_data a protobuf client can decode (issue 14 case 8)', () => {
+  const objects = (levels: number): unknown => {
+    let value: unknown = 1;
+    for (let i = 0; i < levels; i++) value = { a: value };
+    return value;
+  };
+  const arraysThenObjects = (levels: number): unknown => {
+    let value: unknown = 1;
+    for (let i = 0; i < levels - 1; i++) value = { a: value };
+    return [value];
+  };
+  const roundTrip = (userData: unknown) => {
+    const transfer = toTransfer(
+      record({ name: 'a', filemeta: JSON.stringify({ name: 'a', user_data: userData }) }),
+      NOW,
+    );
+    const bytes = ListTransfersResponse.encode({
+      transfers: [transfer],
+      nextPageToken: '',
+    }).finish();
+    return { transfer, decoded: () => ListTransfersResponse.decode(bytes) };
+  };
+
+  it('counts the nested messages exactly as the ts-proto decoder does', () => {
+    // 2 (response, Transfer) + 1 (Struct) + 3 per object level below; the leaf is a Value.
+    for (const levels of [1, 5, 32, 33]) {
+      const struct = objects(levels) as object;
+      const depth = structMessageDepth(struct, 3);
+      expect(depth).toBe(2 + 3 * levels);
+      const bytes = ListTransfersResponse.encode({
+        transfers: [{ ...toTransfer(record(), NOW), userData: struct as never }],
+        nextPageToken: '',
+      }).finish();
+      if (depth <= 100) expect(() => ListTransfersResponse.decode(bytes)).not.toThrow();
+      else expect(() => ListTransfersResponse.decode(bytes)).toThrow(/recursion limit/);
+    }
+  });
+
+  it('returns what MQFT_MAX_FILEMETA_DEPTH admits at its maximum (32: user_data 31 levels)', () => {
+    for (const userData of [objects(31), arraysThenObjects(31)]) {
+      const { transfer, decoded } = roundTrip(userData);
+      expect(transfer.userData).not.toEqual(OMITTED_USER_DATA);
+      expect(decoded().transfers).toHaveLength(1);
+    }
+  });
+
+  it('replaces a deeper user_data (stored before the bound) with a marker', () => {
+    const { transfer, decoded } = roundTrip(objects(33));
+    expect(transfer.userData).toEqual(OMITTED_USER_DATA);
+    expect(decoded().transfers[0]?.userData).toEqual(OMITTED_USER_DATA);
+    // JSON.stringify itself overflows the stack on this one: the filemeta as a device sent it.
+    const poison = `{"name":"a","user_data":[${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}]}`;
+    expect(toTransfer(record({ name: 'a', filemeta: poison }), NOW).userData).toEqual(
+      OMITTED_USER_DATA,
+    );
   });
 });

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { sleep } from '@mqft/config';
 import type { ReasonDescription } from '@mqft/protocol';
 import type { ResultOutcome, ResultPublisher, ResultTarget } from '@mqft/mqtt';
-import { planCommand, type Plan } from './handlers/index.js';
+import { planCommand, type HandlerLimits, type Plan } from './handlers/index.js';
 import {
   decodeMessage,
   type CommandProperties,
@@ -15,7 +15,7 @@ import { maxPartBytes } from './segments.js';
 
 export interface MessageHandlerDeps {
   decode: DecodeOptions;
-  limits: { maxFileSize: number; maxSegmentSize: number };
+  limits: Omit<HandlerLimits, 'maxPartBytes'>;
   /** The NATS server's max_payload now (it may change with a reconnect to another server). */
   maxPayload: () => number;
   publisher: StreamPublisher;
@@ -37,11 +37,13 @@ export type MessageHandler = (
   topic: string,
   payload: Uint8Array,
   properties: CommandProperties | undefined,
+  /** The QoS the command arrived at (default 1): 0 is handled alike, and counted. */
+  qos?: 0 | 1 | 2,
 ) => Promise<void>;
 
 export function createMessageHandler(deps: MessageHandlerDeps): MessageHandler {
   const handling = new CommandHandling(deps);
-  return (topic, payload, properties) => handling.handle(topic, payload, properties);
+  return (topic, payload, properties, qos = 1) => handling.handle(topic, payload, properties, qos);
 }
 
 type Decoded = DecodedMessage;
@@ -54,13 +56,21 @@ class CommandHandling {
     this.errorResultWaitMs = deps.errorResultWaitMs ?? 2_000;
   }
 
-  async handle(topic: string, payload: Uint8Array, properties: CommandProperties | undefined) {
+  async handle(
+    topic: string,
+    payload: Uint8Array,
+    properties: CommandProperties | undefined,
+    qos: 0 | 1 | 2,
+  ) {
     const { deps } = this;
     deps.metrics.bytesReceived.inc(payload.byteLength);
     const decoded = decodeMessage(topic, properties, deps.decode);
     const { clientId, fileId, key } = decoded;
     const log = deps.logger.child({ clientId, fileId, key });
     const kind = decoded.ok ? decoded.command.kind : (decoded.kind ?? 'unknown');
+    // QoS 0: the broker gives no redelivery, so a segment may be lost on the way; the device
+    // still gets every result (it resends what stays unanswered), and operators see the count.
+    if (qos === 0) deps.metrics.qos0Commands.inc({ kind });
     try {
       if (!decoded.ok) return await this.reject(decoded, kind, decoded.error, log);
       const limits = { ...deps.limits, maxPartBytes: maxPartBytes(deps.maxPayload(), decoded.key) };

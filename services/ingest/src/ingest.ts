@@ -66,7 +66,12 @@ export async function startIngest(config: IngestConfig, deps: IngestDeps = {}): 
     const pendingResults = new Set<Promise<unknown>>();
     const onMessage = createMessageHandler({
       decode: { layout: config.layout, prefix: config.mqttTopicPrefix },
-      limits: { maxFileSize: config.maxFileSize, maxSegmentSize: config.maxSegmentSize },
+      limits: {
+        maxFileSize: config.maxFileSize,
+        maxSegmentSize: config.maxSegmentSize,
+        maxFilemetaBytes: config.maxFilemetaBytes,
+        maxFilemetaDepth: config.maxFilemetaDepth,
+      },
       maxPayload: () => nats.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
       publisher: createStreamPublisher(jetstream(nats), {
         stream: config.stream,

@@ -50,7 +50,14 @@ export function decodeMessage(
 ): DecodedMessage {
   const parsed = parseTopic(topic, { layout: options.layout, prefix: options.prefix });
   const reply: ReplyTo = { deviceTopic: parsed.deviceTopic };
-  if (properties?.responseTopic !== undefined) reply.responseTopic = properties.responseTopic;
+  // Never answer into ingest's own input (the bridge's prefix): that would be a command too.
+  // (Command roots are refused later, by responseTopicFor, for every publisher of results.)
+  const responseTopic = properties?.responseTopic;
+  if (
+    responseTopic !== undefined &&
+    !(options.prefix !== '' && responseTopic.startsWith(options.prefix))
+  )
+    reply.responseTopic = responseTopic;
   if (properties?.correlationData !== undefined) reply.correlation = properties.correlationData;
   const topicClientId = parsed.ok ? parsed.command.clientId : parsed.clientId;
   const identity = resolveClientId({

@@ -4,6 +4,8 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export interface IngestMetrics {
   /** kind: init|segment|fin|abort|unknown; reason: a reason description, or `forwarded`. */
   commands: Counter<'kind' | 'reason'>;
+  /** Commands that arrived at QoS 0 (handled like QoS 1, without the ack). */
+  qos0Commands: Counter<'kind'>;
   bytesReceived: Counter;
   publishSeconds: Histogram<'kind'>;
   publishRetries: Counter<'kind'>;
@@ -21,6 +23,12 @@ export function createIngestMetrics(
       name: 'mqft_ingest_commands_total',
       help: 'Device commands handled, by kind and result (a reason description, or forwarded to the assembler)',
       labelNames: ['kind', 'reason'] as const,
+      registers,
+    }),
+    qos0Commands: new Counter({
+      name: 'mqft_ingest_qos0_commands_total',
+      help: 'Device commands that arrived at QoS 0 (handled and answered like QoS 1; the broker gives them no redelivery), by kind',
+      labelNames: ['kind'] as const,
       registers,
     }),
     bytesReceived: new Counter({

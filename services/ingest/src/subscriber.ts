@@ -55,15 +55,17 @@ export async function openSubscriber(options: SubscriberOptions): Promise<Subscr
     client: MqttClient | undefined,
     topic: string,
     message: Buffer,
-    packet: { properties?: CommandProperties },
+    packet: { properties?: CommandProperties; qos?: 0 | 1 | 2 },
     done: (code: number) => void,
   ) => {
-    if (draining) return;
+    // A QoS 0 command is never redelivered: handled even while draining (the results
+    // connection is still up), else it would be lost without an answer.
+    if (draining && packet.qos !== 0) return;
     const stream = client?.stream;
     inFlight += 1;
     options.onInFlight?.(1);
     void options
-      .onMessage(topic, message, packet.properties)
+      .onMessage(topic, message, packet.properties, packet.qos ?? 1)
       .catch((err: unknown) => options.logger.error({ err }, 'message handler rejected'))
       .finally(() => {
         inFlight -= 1;
@@ -90,6 +92,11 @@ export async function openSubscriber(options: SubscriberOptions): Promise<Subscr
       logger: options.logger,
       onCreated: (created) => {
         client = created;
+        // QoS 1 messages go through customHandleAcks (and reach 'message' only once acked);
+        // QoS 0 ones have no ack and only reach 'message': handled the same, nothing to ack.
+        created.on('message', (topic, message, packet) => {
+          if (packet.qos === 0) handle(undefined, topic, message, packet, () => undefined);
+        });
       },
       customHandleAcks: (topic, message, packet, done) =>
         handle(client, topic, message, packet, done),

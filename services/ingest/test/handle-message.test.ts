@@ -31,7 +31,12 @@ function harness(storeOutcome: () => Promise<void> = async () => undefined) {
   const registry = new Registry();
   const handle = createMessageHandler({
     decode: { layout: 'emqx', prefix: 'mqft/in/' },
-    limits: { maxFileSize: 1_000_000, maxSegmentSize: 100_000 },
+    limits: {
+      maxFileSize: 1_000_000,
+      maxSegmentSize: 100_000,
+      maxFilemetaBytes: 16 * 1024,
+      maxFilemetaDepth: 16,
+    },
     maxPayload: () => 64 * 1024,
     publisher,
     results,
@@ -61,6 +66,24 @@ describe('message handling', () => {
     await handle('mqft/in/$file/f/fin/10', new Uint8Array(0), props);
     await handle('mqft/in/$file/f/abort', new Uint8Array(0), props);
     expect(events.map((e) => e[0])).toEqual(['stored', 'stored', 'stored']);
+  });
+
+  it('handles a QoS 0 command like QoS 1, answers it, and counts it', async () => {
+    const { events, handle, props, registry } = harness();
+    await handle('mqft/in/$file/f/0', Buffer.from('abc'), props, 0);
+    await handle('mqft/in/$file/f/what', Buffer.from(''), props, 0);
+    await handle('mqft/in/$file/f/3', Buffer.from('def'), props, 1);
+    await Promise.resolve();
+    expect(events.map((e) => (e[0] === 'result' ? e[2].reason : e[0]))).toEqual([
+      'stored',
+      'success',
+      'invalid_file_command',
+      'stored',
+      'success',
+    ]);
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/mqft_ingest_qos0_commands_total\{kind="segment"\} 1/);
+    expect(metrics).toMatch(/mqft_ingest_qos0_commands_total\{kind="unknown"\} 1/);
   });
 
   it('answers unavailable (and stores nothing) when JetStream does not ack', async () => {

@@ -4,7 +4,13 @@ import { HANDLERS, planCommand, type HandlerLimits, type Plan } from '../src/han
 import { decodeMessage, MAX_KEY_LENGTH, type CommandProperties } from '../src/message.js';
 
 const emqx = { layout: 'emqx' as const, prefix: 'mqft/in/' };
-const limits: HandlerLimits = { maxFileSize: 10_000, maxSegmentSize: 4_000, maxPartBytes: 1_500 };
+const limits: HandlerLimits = {
+  maxFileSize: 10_000,
+  maxSegmentSize: 4_000,
+  maxPartBytes: 1_500,
+  maxFilemetaBytes: 16 * 1024,
+  maxFilemetaDepth: 16,
+};
 const dev = (clientid: string, extra: CommandProperties = {}): CommandProperties => ({
   userProperties: { clientid },
   ...extra,
@@ -41,6 +47,16 @@ describe('decodeMessage', () => {
       key: transferKey({ clientId: 'dev-1', fileId: 'f1' }),
       reply: { deviceTopic: '$file/f1/init', responseTopic: 'my/answers', correlation },
     });
+  });
+
+  it("never keeps a Response Topic into ingest's own input (the bridge prefix)", () => {
+    const decoded = decodeMessage(
+      'mqft/in/$file/f1/init',
+      dev('dev-1', { responseTopic: 'mqft/in/$file/victim/abort' }),
+      emqx,
+    );
+    expect(decoded.reply.responseTopic).toBe(undefined);
+    expect(decoded.clientId).toBe('dev-1');
   });
 
   it('puts a device that says nothing into the anonymous namespace', () => {

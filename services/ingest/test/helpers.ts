@@ -24,6 +24,7 @@ export function testConfig(
     MQFT_HTTP_ADDR: '127.0.0.1:0',
     MQFT_SHUTDOWN_GRACE: '5s',
     MQFT_LOG_LEVEL: 'silent',
+    MQFT_TRUST_CLIENTID_PROPERTY: 'true',
     ...env,
   });
 }

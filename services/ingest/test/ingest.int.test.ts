@@ -4,7 +4,13 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpsServer } from '@mqft/config';
 import { sha256Hex, transferKey } from '@mqft/protocol';
-import { sharedNatsUrl, sleep, startMosquitto, type ServerHandle } from '@mqft/test-support';
+import {
+  expectQuiet,
+  sharedNatsUrl,
+  startMosquitto,
+  waitFor,
+  type ServerHandle,
+} from '@mqft/test-support';
 import type { IngestConfig } from '../src/config.js';
 import { startIngest, type Ingest } from '../src/ingest.js';
 import { maxPartBytes } from '../src/segments.js';
@@ -176,9 +182,11 @@ describe('ingest (emqx layout, MQTT 5 device)', () => {
       kind: 'abort',
       reply: { deviceTopic: '$file/f5/abort', responseTopic: 'dev-1/answers' },
     });
-    await sleep(200);
-    expect(device.resultsFor(`$file/f1/fin/${3 * MiB}/${sum}`)).toEqual([]);
-    expect(device.resultsFor('$file/f5/abort')).toEqual([]);
+    // Fin and abort are the assembler's to answer: ingest says nothing.
+    await expectQuiet(200, () => {
+      expect(device.resultsFor(`$file/f1/fin/${3 * MiB}/${sum}`)).toEqual([]);
+      expect(device.resultsFor('$file/f5/abort')).toEqual([]);
+    });
   });
 
   it('counts commands by kind and result', async () => {
@@ -244,17 +252,15 @@ async function waitForStored(
   key: string,
   done: (messages: Awaited<ReturnType<StreamReader['ofKey']>>) => boolean,
 ): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!done(await reader.ofKey(key))) {
-    if (Date.now() > deadline) throw new Error(`stream never showed what was expected for ${key}`);
-    await sleep(50);
-  }
+  await waitFor(async () => done(await reader.ofKey(key)), {
+    timeoutMs: 15_000,
+    what: `the stream to show what was expected for ${key}`,
+  });
 }
 
 async function waitForCount(count: () => number, expected: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (count() < expected) {
-    if (Date.now() > deadline) throw new Error(`count stayed at ${count()}, expected ${expected}`);
-    await sleep(50);
-  }
+  await waitFor(() => count() >= expected, {
+    timeoutMs: 15_000,
+    what: `a count of ${expected} (it is ${count()})`,
+  });
 }

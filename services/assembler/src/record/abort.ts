@@ -1,6 +1,6 @@
 import { commandSubject, purgeSubject, type StreamCommand } from '@mqft/stream';
-import { replyToFin } from '../assemble.js';
 import type { AssemblerContext } from '../context.js';
+import { replyToFin } from '../results.js';
 import { recordCounted } from './quota.js';
 import { answerable, type RecordOutcome, type StoredCommand } from './types.js';
 

@@ -17,7 +17,11 @@ export async function recordInit(
   const { reply, id } = sender;
   let meta;
   try {
-    meta = parseFileMeta(stored.data, { maxFileSize: ctx.config.maxFileSize });
+    meta = parseFileMeta(stored.data, {
+      maxFileSize: ctx.config.maxFileSize,
+      maxBytes: ctx.config.maxFilemetaBytes,
+      maxDepth: ctx.config.maxFilemetaDepth,
+    });
   } catch (err) {
     // A refusal carries the reason of the refusal ('success' is none).
     if (!(err instanceof ProtocolError) || err.reason === 'success') throw err;

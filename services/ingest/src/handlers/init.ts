@@ -8,7 +8,11 @@ import type { Handler } from './types.js';
  */
 export const handleInit: Handler<'init'> = ({ payload, key, reply }, limits) => {
   try {
-    parseFileMeta(payload, { maxFileSize: limits.maxFileSize });
+    parseFileMeta(payload, {
+      maxFileSize: limits.maxFileSize,
+      maxBytes: limits.maxFilemetaBytes,
+      maxDepth: limits.maxFilemetaDepth,
+    });
   } catch (err) {
     if (isProtocolError(err)) return { action: 'reject', error: err };
     throw err;

@@ -12,6 +12,8 @@ export interface IncomingCommand<K extends CommandKind = CommandKind> {
 
 export interface HandlerLimits {
   maxFileSize: number;
+  maxFilemetaBytes: number;
+  maxFilemetaDepth: number;
   maxSegmentSize: number;
   /** The largest body one stream message of this transfer may carry. */
   maxPartBytes: number;

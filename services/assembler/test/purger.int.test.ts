@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { sharedNatsUrl, waitFor } from '@mqft/test-support';
+import { Purger } from '../src/purger.js';
+import { LEFTOVER_CHECK_MS } from '../src/recent-purges.js';
+import { TestAssembler, testBytes, type TestTransfer } from './context.js';
+
+// The Purger on a real stream: what it deletes, what it remembers, and that two assemblers'
+// purgers share nothing.
+describe('Purger', () => {
+  let t: TestAssembler;
+
+  beforeAll(async () => {
+    t = await TestAssembler.create();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  /** A transfer with `n` segments in the stream; their sequences. */
+  const published = async (transfer: TestTransfer, n: number) => {
+    await transfer.init();
+    const seqs: number[] = [];
+    for (let i = 0; i < n; i++) seqs.push((await transfer.seg(i * 4, testBytes(4, i))).stored.seq);
+    await transfer.fin(n * 4);
+    return seqs;
+  };
+  const purger = () =>
+    new Purger({ jsm: t.ctx.jsm, stream: t.config.stream, logger: t.ctx.logger });
+
+  it('purgeCompleted deletes every message of the transfer and no other', async () => {
+    const [a, b] = [t.transfer(), t.transfer()];
+    const seqs = await published(a, 3);
+    await published(b, 2);
+    await purger().purgeCompleted(a.key, seqs.slice(1));
+    expect(await t.storedMessages(a.key)).toBe(0);
+    expect(await t.storedMessages(b.key)).toBe(4);
+  });
+
+  it('purgeInBackground runs `after` once the purge is done; settled() waits for both', async () => {
+    const transfer = t.transfer();
+    const seqs = await published(transfer, 2);
+    const p = purger();
+    const order: string[] = [];
+    p.purgeInBackground(transfer.key, seqs, async () => {
+      order.push(`after, ${await t.storedMessages(transfer.key)} left`);
+    });
+    await p.settled();
+    expect(order).toEqual(['after, 0 left']);
+  });
+
+  it('a failing `after` is logged, not thrown', async () => {
+    const transfer = t.transfer();
+    const p = purger();
+    p.purgeInBackground(transfer.key, [], async () => {
+      throw new Error('redis down');
+    });
+    await p.settled();
+    expect(t.logged('purge after completion failed').map((l) => l.key)).toEqual([transfer.key]);
+  });
+
+  it('a purge NATS does not take is retried, then given up with a warning', async () => {
+    const key = t.transfer().key;
+    const nc = await connect({ servers: sharedNatsUrl() });
+    const jsm = await jetstreamManager(nc);
+    await nc.close();
+    const p = new Purger({
+      jsm,
+      stream: t.config.stream,
+      logger: t.ctx.logger,
+      attempts: 3,
+      retryMs: 10,
+    });
+    await p.purgeCompleted(key);
+    expect(t.logged('segments of a complete transfer not purged').map((l) => l.key)).toEqual([key]);
+    p.repurgeRecent(); // it was not purged, so it is not among the recent purges
+    await p.settled();
+    expect(t.logged('segments of a complete transfer not purged')).toHaveLength(1);
+  });
+
+  it('after a reconnect, purges again what it purged lately (messages nats-server brought back)', async () => {
+    const transfer = t.transfer();
+    const p = purger();
+    await p.purgeCompleted(transfer.key, await published(transfer, 2));
+    await transfer.seg(0, testBytes(4)); // as if the delete had been lost
+    expect(await t.storedMessages(transfer.key)).toBe(1);
+    p.repurgeRecent();
+    await p.settled();
+    expect(await t.storedMessages(transfer.key)).toBe(0);
+  });
+
+  it('checks each purged transfer once for leftovers, LEFTOVER_CHECK_MS after its purge', async () => {
+    const [kept, other] = [t.transfer(), t.transfer()];
+    const p = purger();
+    const purgedAt = Date.now();
+    await p.purgeCompleted(kept.key, await published(kept, 2));
+    await published(other, 1); // never purged: not its business
+    await kept.seg(4, testBytes(4)); // kept by nats-server although deleted
+
+    await p.checkLeftovers(purgedAt + LEFTOVER_CHECK_MS - 1_000);
+    expect(await t.storedMessages(kept.key)).toBe(1);
+
+    await p.checkLeftovers(Date.now() + LEFTOVER_CHECK_MS);
+    expect(await t.storedMessages(kept.key)).toBe(0);
+    expect(await t.storedMessages(other.key)).toBe(3);
+    const warned = t.logged('purged messages were still in the stream; deleted again');
+    expect(warned.filter((l) => l.key === kept.key).map((l) => l.deleted)).toEqual([1]);
+
+    // Checked once: a message arriving later is not this check's to delete.
+    await kept.seg(8, testBytes(4));
+    await p.checkLeftovers(Date.now() + 2 * LEFTOVER_CHECK_MS);
+    expect(await t.storedMessages(kept.key)).toBe(1);
+  });
+
+  it('two purgers (two assemblers in one process) share no recent purges', async () => {
+    const transfer = t.transfer();
+    const [mine, another] = [purger(), purger()];
+    await mine.purgeCompleted(transfer.key, await published(transfer, 1));
+    await transfer.seg(0, testBytes(4));
+    another.repurgeRecent();
+    await another.checkLeftovers(Date.now() + LEFTOVER_CHECK_MS);
+    await another.settled();
+    expect(await t.storedMessages(transfer.key)).toBe(1);
+    mine.repurgeRecent();
+    await mine.settled();
+    expect(await t.storedMessages(transfer.key)).toBe(0);
+  });
+
+  it('does not purge again after stop() (the assembler is shutting down)', async () => {
+    const transfer = t.transfer();
+    const p = purger();
+    await p.purgeCompleted(transfer.key, await published(transfer, 1));
+    await p.stop();
+    await transfer.seg(0, testBytes(4));
+    p.repurgeRecent();
+    await p.settled();
+    expect(await t.storedMessages(transfer.key)).toBe(1);
+  });
+
+  it('startLeftoverChecks() runs the check by itself, once the purge is LEFTOVER_CHECK_MS old', async () => {
+    const transfer = t.transfer();
+    const p = purger();
+    p.startLeftoverChecks(100);
+    try {
+      await p.purgeCompleted(transfer.key, await published(transfer, 1));
+      await transfer.seg(0, testBytes(4));
+      await waitFor(async () => (await t.storedMessages(transfer.key)) === 0, {
+        timeoutMs: LEFTOVER_CHECK_MS + 5_000,
+        what: 'the leftover deleted',
+      });
+    } finally {
+      await p.stop();
+    }
+  });
+});
