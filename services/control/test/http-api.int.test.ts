@@ -275,7 +275,7 @@ describe('HTTP API over the file storage', () => {
       async () =>
         (await h.jsm.streams
           .getMessage(h.stream, { last_by_subj: commandSubject(h.stream, key) })
-          .then((msg) => decodeCommandHeaders(msg.header).kind === 'abort')
+          .then((msg) => msg !== null && decodeCommandHeaders(msg.header).kind === 'abort')
           .catch(() => false)) === true,
       { what: 'the abort command in the stream' },
     );
@@ -350,6 +350,31 @@ describe('HTTP API: event streams end cleanly', () => {
       expect(watch.of('error')).toEqual([
         { code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/shutting down/) },
       ]);
+      await stopping;
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a request in flight at stop finishes within the grace; new connections are refused', async () => {
+    const h = await Harness.start({ env: { MQFT_ABORT_WAIT: '10s' } });
+    try {
+      const key = await h.seedReceiving('stop-dev', 'f', { bytes: 1 });
+      const url = `${h.httpUrl}/api/v1/transfers/stop-dev/f/abort`;
+      const inFlight = fetch(url, { method: 'POST' });
+      await waitFor(
+        async () =>
+          (await h.jsm.streams
+            .getMessage(h.stream, { last_by_subj: commandSubject(h.stream, key) })
+            .catch(() => null)) !== null,
+        { what: 'the abort command in the stream' },
+      );
+      const stopping = h.control.stop(10_000);
+      await expect(fetch(`${h.httpUrl}/api/v1/transfers`)).rejects.toThrow();
+      await h.abortAsAssembler(key, 'stop-dev', 'f');
+      const answer = await inFlight;
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as { state: string }).state).toBe('aborted');
       await stopping;
     } finally {
       await h.close();

@@ -17,6 +17,8 @@ import { transfersRoutes } from './transfers-routes.js';
 const REQUEST_DEADLINE_MS = 30_000;
 /** The route label of requests no route matched: the label set stays bounded. */
 const UNMATCHED = 'unmatched';
+/** Methods that get a label of their own; any other is `other`. */
+const METHOD_LABELS = new Set(['GET', 'HEAD', 'POST', 'DELETE', 'PUT', 'PATCH', 'OPTIONS']);
 
 export interface HttpApi {
   readonly server: Server;
@@ -85,8 +87,9 @@ export function createHttpApi(deps: HttpDeps): HttpApi {
       sendError(res, report(err, method, route));
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      deps.metrics.httpSeconds.observe({ route, method }, seconds);
-      deps.metrics.httpRequests.inc({ route, method, code: String(res.statusCode) });
+      const label = METHOD_LABELS.has(method) ? method : 'other';
+      deps.metrics.httpSeconds.observe({ route, method: label }, seconds);
+      deps.metrics.httpRequests.inc({ route, method: label, code: String(res.statusCode) });
     }
   }
 
