@@ -1,6 +1,6 @@
 // Builds the console into the repository's dist/console (see vite.config.mjs). scripts/build.mjs
 // imports this module, so that `vite` resolves from this package's dependencies.
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL, URL } from 'node:url';
 import { build } from 'vite';
 
 export async function buildConsole() {

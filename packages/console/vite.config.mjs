@@ -2,7 +2,7 @@
 // repository's dist/console, beside the service bundles, where control serves it at /console/
 // (MQFT_CONSOLE_DIR) — in `pnpm start` and in the image alike. `pnpm --filter @mqft/console dev`
 // serves it with hot reload and passes /api to a running control (MQFT_CONSOLE_API).
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, URL } from 'node:url';
 import { defineConfig } from 'vite';
 
 const here = fileURLToPath(new URL('.', import.meta.url));

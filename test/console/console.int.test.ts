@@ -89,7 +89,7 @@ describe('the console in a real browser', () => {
       /^The API token was not accepted \(HTTP 401 UNAUTHORIZED: .*\)\. Check it against control's MQFT_API_TOKENS\.$/,
     );
     expect(await page.locator('#console').isHidden()).toBe(true);
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
 
     await page.locator('#token').fill(TOKEN);
     await page.locator('#login-form button').click();
@@ -97,8 +97,8 @@ describe('the console in a real browser', () => {
     await page.locator('#live[data-state="live"]').waitFor();
     expect(await page.locator('#login').isHidden()).toBe(true);
     // Kept for this tab's session only.
-    expect(await page.evaluate(() => sessionStorage.getItem('mqft.console.token'))).toBe(TOKEN);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate("sessionStorage.getItem('mqft.console.token')")).toBe(TOKEN);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
   });
 
   it('an SDK upload appears live, its bar reaches 100 % and it becomes complete; the download has the same SHA-256', async () => {
@@ -242,7 +242,7 @@ describe('the console in a real browser', () => {
     if (SCREENSHOT !== undefined) {
       const file = resolve(REPO_ROOT, SCREENSHOT);
       await mkdir(dirname(file), { recursive: true });
-      await page.setViewportSize({ width: 1280, height: 330 });
+      await page.setViewportSize({ width: 1280, height: 350 });
       await page.screenshot({ path: file });
     }
     expect(await page.locator('#rows tr').count()).toBe(4);

@@ -60,7 +60,7 @@ describe.skipIf(!isRoot)('the services run from dist/ alone, as a non-root user'
       expect(status, service.name).toMatch(new RegExp(`^Uid:\\s+${NONROOT}\\s`, 'm'));
     }
     // control serves the console from dist/console (MQFT_CONSOLE_DIR, relative to /app).
-    const api = `http://${env.MQFT_HTTP_API_ADDR as string}`;
+    const api = `http://${stack.env.MQFT_HTTP_API_ADDR as string}`;
     const page = await fetch(`${api}/console/`);
     expect(page.status).toBe(200);
     const html = await page.text();

@@ -1,4 +1,4 @@
-import { Api, ApiError, type TransferPage } from './api.js';
+import { ApiError, type Api, type TransferPage } from './api.js';
 import { TransferRow, type RowActions } from './rows.js';
 import {
   STATES,
