@@ -131,9 +131,9 @@ describe('the console in a real browser', () => {
 
   it('aborts an upload in flight from the page: the device is told and its upload rejects', async () => {
     const told = device.result('$file/firmware-dump/abort', PAGE_TIMEOUT_MS);
-    // ~16 s at this rate: in flight while the page aborts it. The SDK learns of the abort
+    // ~20 s at this rate: in flight while the page aborts it. The SDK learns of the abort
     // from its fin's result (segments are not refused), so this also bounds the test.
-    const transfer = upload(device.client, randomBytes(1536 * 1024), {
+    const transfer = upload(device.client, randomBytes(2 * 1024 * 1024), {
       fileId: 'firmware-dump',
       name: 'firmware.bin',
       segmentSize: 32 * 1024,

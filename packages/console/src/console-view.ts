@@ -169,6 +169,11 @@ export class ConsoleView {
     el.next.disabled = this.nextToken === undefined;
     el.page.textContent = `Page ${this.pageIndex + 1}`;
     el.empty.hidden = this.rows.size > 0;
+    // A sparse state filter may end a page at the API's scan budget before finding any.
+    el.empty.textContent =
+      this.nextToken === undefined
+        ? 'No transfers match.'
+        : 'None of the transfers looked at so far match: Next → searches on.';
     const shown = this.rows.size;
     el.summary.textContent = `${shown} transfer${shown === 1 ? '' : 's'} on this page`;
   }
