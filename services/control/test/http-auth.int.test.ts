@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OpenApiClient } from '@mqft/test-support';
 import { Harness } from './harness.js';
 
 const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
@@ -52,10 +53,18 @@ describe('HTTP API: tokens, open routes and the console assets', () => {
   });
 
   it('serves the console and the OpenAPI document without a token; nothing outside the directory', async () => {
-    const page = await h.http('/console/', { token: null });
+    const doc = await OpenApiClient.fetch(h.httpUrl, '/api/v1/openapi.json');
+    const page = await doc.request('GET', '/console/{path}', { params: { path: 'index.html' } });
+    expect(page.problems).toEqual([]);
     expect(page.status).toBe(200);
-    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(await page.text()).toContain('<title>mqft</title>');
+    expect(page.bytes.toString()).toContain('<title>mqft</title>');
+    expect(
+      (await doc.request('GET', '/console/{path}', { params: { path: 'x.js' } })).problems,
+    ).toEqual([]);
+    const index = await h.http('/console/', { token: null });
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await index.text()).toContain('<title>mqft</title>');
     expect((await h.http('/console', { token: null })).headers.get('location')).toBe('/console/');
     const missing = await h.http('/console/nope.js', { token: null });
     expect(missing.status).toBe(404);
@@ -67,9 +76,7 @@ describe('HTTP API: tokens, open routes and the console assets', () => {
     ]) {
       expect((await h.http(escape, { token: null })).status, escape).toBe(404);
     }
-    const doc = await h.http('/api/v1/openapi.json', { token: null });
-    expect(doc.status).toBe(200);
-    expect(((await doc.json()) as { openapi: string }).openapi).toBe('3.1.0');
+    expect((doc.doc as unknown as { openapi: string }).openapi).toBe('3.1.0');
   });
 
   it('an unknown route → 404, a wrong method → 405 with Allow', async () => {

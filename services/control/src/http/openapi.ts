@@ -216,6 +216,27 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
+    '/console/{path}': {
+      get: {
+        operationId: 'consoleAsset',
+        summary:
+          "The console's static files (MQFT_CONSOLE_DIR; `/console/` is index.html; no token needed)",
+        security: [],
+        parameters: [
+          {
+            name: 'path',
+            in: 'path',
+            required: true,
+            description: 'a file under the console directory (may contain /)',
+            schema: { type: 'string' },
+          },
+        ],
+        responses: {
+          '200': { description: 'the file' },
+          '404': error('NOT_FOUND: no such file (or the console is not built)'),
+        },
+      },
+    },
     '/api/v1/openapi.json': {
       get: {
         operationId: 'openApi',

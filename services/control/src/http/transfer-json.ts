@@ -52,6 +52,7 @@ export function transferJson(transfer: Transfer, now: number): TransferJson {
     file_id: transfer.fileId,
     key: transfer.key,
     name: transfer.name,
+    // UNSPECIFIED (a record state this version does not know) shows as in progress.
     state: NAME_OF.get(transfer.state) ?? 'receiving',
     bytes_confirmed: transfer.bytesReceived,
     segment_count: transfer.segmentCount,
