@@ -6,8 +6,8 @@
 // MQFT_REDIS_URL (used when they answer, else the stack starts its own server and points the
 // services at it), MQFT_STORAGE (a relative file:// path is taken relative to the repository),
 // MQFT_STREAM and MQFT_REDIS_PREFIX (used as given; the stack never deletes them, so transfers
-// survive a restart), MQFT_GRPC_ADDR and MQFT_LOCAL_MQTT_PORT (the devices' port, or the next
-// free one).
+// survive a restart), MQFT_GRPC_ADDR, MQFT_HTTP_API_ADDR and MQFT_LOCAL_MQTT_PORT (the
+// devices' port, or the next free one).
 //
 // The variables below are the stack's own: it runs its own Mosquitto and picks the ports, so
 // a value from the environment would point the services at something that is not there.

@@ -134,6 +134,7 @@ try {
       MQFT_REDIS_URL: redis.url,
       MQFT_STORAGE: storage,
       MQFT_GRPC_ADDR: `${config.grpcAddr.host}:${config.grpcAddr.port}`,
+      MQFT_HTTP_API_ADDR: `${config.httpApiAddr.host}:${config.httpApiAddr.port}`,
     },
     ...(broker.scoped ? { serviceEnv: broker.scoped.serviceEnv } : {}),
   });
@@ -148,6 +149,7 @@ try {
   say(`files are stored in ${storage}`);
   say(`stream ${stack.stream}, Redis prefix ${stack.redisPrefix}`);
   say(`gRPC API: ${stack.env.MQFT_GRPC_ADDR}`);
+  say(`HTTP API and console: http://${stack.env.MQFT_HTTP_API_ADDR}/console/`);
   for (const service of [
     ...stack.ingests,
     ...stack.assemblers,

@@ -18,7 +18,8 @@ import { resilientUpload, ResultWaiter } from './support/uploader.js';
 // Node.js, dist/ and nothing else, run as uid/gid 65532 with NODE_ENV=production. Here the
 // bundles are copied alone into an empty directory and run as that user with a clean
 // environment: if a bundle still needed node_modules or a file outside dist/, or wrote
-// where it may not, an upload through them would fail.
+// where it may not, an upload through them would fail; control must find the console's
+// built page in dist/ too.
 
 const NONROOT = 65532;
 const isRoot = process.getuid?.() === 0;
@@ -58,6 +59,17 @@ describe.skipIf(!isRoot)('the services run from dist/ alone, as a non-root user'
       const status = await readFile(`/proc/${service.pid}/status`, 'utf8');
       expect(status, service.name).toMatch(new RegExp(`^Uid:\\s+${NONROOT}\\s`, 'm'));
     }
+    // control serves the console from dist/console (MQFT_CONSOLE_DIR, relative to /app).
+    const api = `http://${stack.env.MQFT_HTTP_API_ADDR as string}`;
+    const page = await fetch(`${api}/console/`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('<title>mqft console</title>');
+    const assets = [...html.matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g)].map(
+      (m) => m[1],
+    );
+    expect(assets.length).toBeGreaterThanOrEqual(2); // the script and the style sheet
+    for (const asset of assets) expect((await fetch(`${api}${asset}`)).status, asset).toBe(200);
     const device = await TestDevice.connect(stack.mqttUrl);
     try {
       const data = randomBytes(1024 * 1024);

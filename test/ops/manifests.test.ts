@@ -218,6 +218,10 @@ for (const [title, dir] of [
           expect(grpc.host).toBe('0.0.0.0');
           expect(portOf(container, 'grpc')).toBe(grpc.port);
           expect(grpc.port).toBe(defaultPort('control', MQFT_VARIABLES.grpcAddr.name));
+          const api = config.httpApiAddr as { host: string; port: number };
+          expect(api.host).toBe('0.0.0.0');
+          expect(portOf(container, 'http')).toBe(api.port);
+          expect(api.port).toBe(defaultPort('control', MQFT_VARIABLES.httpApiAddr.name));
         }
       }
     });
@@ -472,6 +476,7 @@ describe('deploy/Dockerfile', () => {
     const expected = [
       ...SERVICES.map((s) => defaultPort(s, HTTP_ADDR)),
       defaultPort('control', MQFT_VARIABLES.grpcAddr.name),
+      defaultPort('control', MQFT_VARIABLES.httpApiAddr.name),
     ];
     expect(exposed.sort()).toEqual(expected.sort());
   });

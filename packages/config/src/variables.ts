@@ -90,7 +90,17 @@ export const MQFT_VARIABLES = {
   grpcAllowInsecureRemote: vars.boolean(
     'MQFT_GRPC_ALLOW_INSECURE_REMOTE',
     'false',
-    'listen on a non-loopback address without MQFT_API_TOKENS (only behind something else that authenticates)',
+    'let the gRPC and HTTP APIs listen on a non-loopback address without MQFT_API_TOKENS (only behind something else that authenticates)',
+  ),
+  httpApiAddr: vars.hostPort(
+    'MQFT_HTTP_API_ADDR',
+    '127.0.0.1:8080',
+    "control's HTTP API (EMQX-compatible /api/v5, /api/v1, the console) listen address",
+  ),
+  consoleDir: vars.string(
+    'MQFT_CONSOLE_DIR',
+    'dist/console',
+    "directory of the console's built assets (`pnpm build` puts them in dist/console), served at /console/; relative to the working directory",
   ),
   downloadUrlTtl: vars.duration(
     'MQFT_DOWNLOAD_URL_TTL',
@@ -106,7 +116,7 @@ export const MQFT_VARIABLES = {
   apiTokens: vars.list(
     'MQFT_API_TOKENS',
     '',
-    'accepted bearer tokens for the gRPC API; empty = no auth, loopback only',
+    'accepted tokens of the gRPC and HTTP APIs (Bearer, or HTTP Basic); empty = no auth, loopback only',
   ),
   finGrace: vars.duration(
     'MQFT_FIN_GRACE',

@@ -568,6 +568,26 @@ return over
   decode: (r) => r.integer(r.raw),
 });
 
+/**
+ * Marks that a complete transfer's stored file was deleted (through the API): `deletedAt`,
+ * the update time, and no `location` any more. 'deleted', 'already' when it was marked
+ * before, or 'not_complete' (with the state, '' when unknown) when it is not complete.
+ */
+export const markFileDeleted = defineScript({
+  name: 'mqftMarkFileDeleted',
+  keys: ['meta'],
+  argv: ['now'],
+  body: `
+local state = redis.call('HGET', K.meta, 'state')
+if state ~= 'complete' then return {'not_complete', state or ''} end
+if redis.call('HEXISTS', K.meta, 'deletedAt') == 1 then return {'already', state} end
+redis.call('HSET', K.meta, 'deletedAt', A.now, 'updatedAt', A.now)
+redis.call('HDEL', K.meta, 'location')
+return {'deleted', state}
+`,
+  decode: (r) => statusAndText(r, ['deleted', 'already', 'not_complete']),
+});
+
 export const ALL_SCRIPTS = [
   recordSegment,
   recordInit,
@@ -591,6 +611,7 @@ export const ALL_SCRIPTS = [
   retention.finishDeletion,
   retention.markDeletion,
   retention.forgetDeleted,
+  markFileDeleted,
 ] as const;
 
 /** One runner per client, with every script above, shared by the stores built on it. */

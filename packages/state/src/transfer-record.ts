@@ -27,6 +27,8 @@ export interface TransferRecord {
   completedAt?: number;
   /** When retention deletes the stored file and this record (MQFT_RETENTION_*), if it does. */
   deleteAt?: number;
+  /** When the stored file was deleted through the API (the transfer stays complete). */
+  deletedAt?: number;
   errorReason?: string;
   /** failed: why, as a bounded word (storage_refused, invalid_data, retries_exhausted, …). */
   failCause?: string;
@@ -95,6 +97,7 @@ export function parseTransferRecord(
     updatedAt: num(hash.updatedAt),
     completedAt: num(hash.completedAt),
     deleteAt: num(hash.deleteAt),
+    deletedAt: num(hash.deletedAt),
     errorReason: hash.errorReason,
     failCause: hash.failCause,
     attempts: num(hash.attempts),

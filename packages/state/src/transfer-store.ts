@@ -248,6 +248,11 @@ export class TransferStore {
     });
   }
 
+  /** Records that the complete transfer's stored file was deleted (see scripts.markFileDeleted). */
+  markFileDeleted(key: string, now: number) {
+    return this.scripts.run(scripts.markFileDeleted, this.keys(key), { now });
+  }
+
   /** The size the transfer's fin declared, if a fin is waiting. */
   async finSize(key: string): Promise<number | undefined> {
     const size = await this.redis.hget(this.keys(key).meta, 'finSize');

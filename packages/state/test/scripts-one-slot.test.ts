@@ -46,6 +46,7 @@ const REPLIES: Record<string, unknown> = {
   mqftFinishDeletion: 1,
   mqftMarkDeletion: 1,
   mqftForgetDeleted: 1,
+  mqftMarkFileDeleted: ['deleted', 'complete'],
 };
 
 interface ScriptCallRecord {
@@ -140,6 +141,7 @@ describe('every script touches keys of one slot', () => {
       await store.expireFin(key, now, now, [[0, 1]]);
       await store.retry(lease, { now, maxAttempts: 3, delayMs: 1000, maxDelayMs: 5000 });
       await store.fail(lease, { reason: 'assembly_failed', cause: 'invalid_data', now });
+      await store.markFileDeleted(key, now);
       await new ClientQuotas(client, prefix).admit(key, now, now + 1000, 4);
       await new DueIndex(client, prefix).claimDue(now, 10, 1000);
       const lock = new RebuildLock(client, prefix);

@@ -158,6 +158,43 @@ describe('TransferStore on a real Redis', () => {
     expect(await store.segments(key)).toEqual([]);
   });
 
+  it("marks a complete transfer's file deleted once: no location, still complete; nothing else", async () => {
+    const busy = freshKey();
+    await init(busy);
+    expect(await store.markFileDeleted(busy, now())).toEqual({
+      status: 'not_complete',
+      text: 'receiving',
+    });
+    expect(await store.markFileDeleted(freshKey(), now())).toEqual({
+      status: 'not_complete',
+      text: '',
+    });
+    const key = freshKey();
+    await init(key);
+    await seg(key, 0, 1, 3);
+    await fin(key, 3);
+    const lease = await store.acquireLease(key, 'A', 10_000, now());
+    if (lease.status !== 'acquired') throw new Error('no lease');
+    await store.complete(lease.lease, {
+      location: 'file:///x',
+      size: 3,
+      checksum: 'c',
+      now: now(),
+    });
+    const at = now() + 5;
+    expect(await store.markFileDeleted(key, at)).toEqual({ status: 'deleted', text: 'complete' });
+    const record = await store.get(key);
+    expect(record).toMatchObject({ state: 'complete', deletedAt: at, updatedAt: at, size: 3 });
+    expect(record?.location).toBeUndefined();
+    expect(await store.markFileDeleted(key, at + 1)).toEqual({
+      status: 'already',
+      text: 'complete',
+    });
+    expect((await store.get(key))?.updatedAt).toBe(at);
+    // A device that sends its fin again still hears "complete".
+    expect(await fin(key, 3)).toEqual({ status: 'complete', location: '' });
+  });
+
   it('an expired lease can be taken over with a higher fencing token', async () => {
     const key = freshKey();
     await init(key);

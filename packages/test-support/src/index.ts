@@ -57,3 +57,9 @@ export {
   type NatsClusterHandle,
   type NatsClusterOptions,
 } from './nats-cluster.js';
+export {
+  openApiProblems,
+  OpenApiClient,
+  type ApiResponse,
+  type OpenApiDocument,
+} from './openapi.js';

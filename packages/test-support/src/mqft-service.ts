@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { freePort } from './ports.js';
 import { startServer, type ServerHandle } from './server-process.js';
 
 export type MqftServiceName = 'ingest' | 'assembler' | 'control';
@@ -36,7 +37,8 @@ export interface MqftServiceOptions {
  * MQFT_* environment; its /metrics, /healthz, /readyz listen on the handle's free port
  * (`url`). Resolves once /readyz answers 200, i.e. its dependencies are connected.
  * kill()/restart() make chaos tests as easy as for the servers; terminate() shows what a
- * kubelet sees on SIGTERM (exit code, time to exit).
+ * kubelet sees on SIGTERM (exit code, time to exit). control's HTTP API gets a free port
+ * unless MQFT_HTTP_API_ADDR says otherwise (its default port would clash between tests).
  */
 export function startMqftService(
   service: MqftServiceName,
@@ -49,7 +51,11 @@ export function startMqftService(
     name: `mqft-${service}`,
     scheme: 'http',
     startTimeoutMs: options.startTimeoutMs ?? 30_000,
-    prepare({ host, port }) {
+    async prepare({ host, port }) {
+      const apiAddr =
+        service === 'control' && env.MQFT_HTTP_API_ADDR === undefined
+          ? { MQFT_HTTP_API_ADDR: `127.0.0.1:${await freePort()}` }
+          : {};
       return {
         command: process.execPath,
         args: ['--enable-source-maps', options.entry ?? `dist/${service}.mjs`],
@@ -60,6 +66,7 @@ export function startMqftService(
           ...(options.cleanEnv ? { PATH: process.env.PATH ?? '/usr/bin:/bin' } : process.env),
           ...SERVICE_RUNTIME_ENV,
           MQFT_LOG_LEVEL: 'info',
+          ...apiAddr,
           ...env,
           MQFT_HTTP_ADDR: `${host}:${port}`,
         },

@@ -91,6 +91,7 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
     // A stream's byte limit reserves that much of the NATS server's JetStream storage: the
     // many stacks of a test run on the shared server reserve little each.
     MQFT_OUTCOMES_MAX_BYTES: '64MiB',
+    MQFT_HTTP_API_ADDR: `127.0.0.1:${await freePort('127.0.0.1')}`,
     ...options.env,
   };
   const ingests: ServerHandle[] = [];

@@ -65,11 +65,12 @@ export function insecureListenProblem(
   host: string,
   tokens: readonly string[],
   allowInsecureRemote: boolean,
+  api: 'gRPC' | 'HTTP' = 'gRPC',
 ): string | undefined {
   if (tokens.some((token) => token !== '') || isLoopbackHost(host) || allowInsecureRemote)
     return undefined;
   return (
-    `refusing to serve the gRPC API on ${host} without MQFT_API_TOKENS: set tokens, listen on ` +
+    `refusing to serve the ${api} API on ${host} without MQFT_API_TOKENS: set tokens, listen on ` +
     'a loopback address, or set MQFT_GRPC_ALLOW_INSECURE_REMOTE=true if another layer authenticates'
   );
 }

@@ -12,6 +12,8 @@ export const controlConfigSchema = {
   grpcTlsCert: V.grpcTlsCert,
   grpcTlsKey: V.grpcTlsKey,
   grpcAllowInsecureRemote: V.grpcAllowInsecureRemote,
+  httpApiAddr: V.httpApiAddr,
+  consoleDir: V.consoleDir,
   downloadUrlTtl: V.downloadUrlTtl,
   abortWait: V.abortWait,
   layout: V.layout,

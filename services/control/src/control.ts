@@ -23,6 +23,7 @@ import { insecureListenProblem, TokenAuthenticator } from './auth.js';
 import type { ControlConfig } from './config.js';
 import type { ControlContext } from './context.js';
 import { RpcError } from './errors.js';
+import { createHttpApi } from './http/server.js';
 import { createControlMetrics } from './metrics.js';
 import { bind, createGrpcServer } from './server.js';
 import { WebhookDelivery } from './webhooks/delivery.js';
@@ -31,10 +32,14 @@ import { WebhookDelivery } from './webhooks/delivery.js';
 const STATE_CHECK_CACHE_MS = 1000;
 /** How long start-up waits for Redis before serving anyway (unready, UNAVAILABLE). */
 const REDIS_START_WAIT_MS = 5000;
+/** How often an idle Server-Sent Events stream gets a comment line. */
+const HEARTBEAT_MS = 15_000;
 
 export interface RunningControl {
   /** The gRPC port (the configured one, or the one picked for port 0). */
   readonly port: number;
+  /** The HTTP API's port (MQFT_HTTP_API_ADDR; the picked one for port 0). */
+  readonly httpPort: number;
   readonly registry: Registry;
   /** For /readyz: Redis and NATS connected, the server accepting calls. */
   readonly checks: Record<string, () => boolean>;
@@ -49,6 +54,7 @@ export async function startControl(
   config: ControlConfig,
   logger: Logger,
   registry = createMetricsRegistry('control'),
+  options: { eventHeartbeatMs?: number } = {},
 ): Promise<RunningControl> {
   assertStreamName(config.stream);
   assertRedisPrefix(config.redisPrefix);
@@ -58,6 +64,13 @@ export async function startControl(
     config.grpcAllowInsecureRemote,
   );
   if (problem !== undefined) throw new Error(problem);
+  const httpProblem = insecureListenProblem(
+    config.httpApiAddr.host,
+    config.apiTokens,
+    config.grpcAllowInsecureRemote,
+    'HTTP',
+  );
+  if (httpProblem !== undefined) throw new Error(httpProblem);
   const credentials = serverCredentials(config);
   const ctx = await createContext(config, logger);
   const watches = new Set<AbortController>();
@@ -71,13 +84,25 @@ export async function startControl(
     for (const service of ['', TRANSFER_SERVICE_NAME]) health.set(service, serving);
   });
 
+  // Event streams over HTTP end as gRPC watches do (shutdown, NATS lost): one set.
+  const httpApi = createHttpApi({
+    ctx,
+    auth,
+    metrics,
+    consoleDir: config.consoleDir,
+    heartbeatMs: options.eventHeartbeatMs ?? HEARTBEAT_MS,
+    streams: watches,
+  });
   let port: number;
   let webhook: WebhookDelivery | undefined;
+  let httpPort: number;
   try {
     webhook = await startWebhook(config, ctx, metrics, logger);
     port = await bind(server, listenAddress(config.grpcAddr), credentials);
+    httpPort = await httpApi.listen(config.httpApiAddr.host, config.httpApiAddr.port);
   } catch (err) {
     await webhook?.stop();
+    server.forceShutdown();
     await closeContext(ctx);
     throw err;
   }
@@ -85,6 +110,10 @@ export async function startControl(
   const { host } = config.grpcAddr;
   const tls = config.grpcTlsCert !== '';
   logger.info({ host, port, tls, auth: auth.enabled, stream: config.stream }, 'gRPC API listening');
+  logger.info(
+    { host: config.httpApiAddr.host, port: httpPort, auth: auth.enabled },
+    'HTTP API listening',
+  );
 
   const drain = () => {
     state.draining = true;
@@ -94,14 +123,15 @@ export async function startControl(
   const stop = async (graceMs: number) => {
     drain();
     health.close();
-    await shutdownServer(server, graceMs, logger);
+    await Promise.all([shutdownServer(server, graceMs, logger), httpApi.stop(graceMs)]);
     await webhook?.stop();
     await closeContext(ctx);
-    logger.info('gRPC API stopped');
+    logger.info('gRPC and HTTP APIs stopped');
   };
   let stopped: Promise<void> | undefined;
   return {
     port,
+    httpPort,
     registry,
     checks: { redis: () => redisReady(ctx.redis), nats: state.natsUp, grpc: () => !state.draining },
     drain,

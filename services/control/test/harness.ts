@@ -38,6 +38,8 @@ export interface HarnessOptions {
   redisUrl?: string;
   natsUrl?: string;
   env?: Record<string, string>;
+  /** How often an idle HTTP event stream gets a heartbeat (15 s in production). */
+  eventHeartbeatMs?: number;
 }
 
 /**
@@ -87,6 +89,7 @@ export class Harness {
     this.token = options.tokens?.[0];
     const config = loadControlConfig({
       MQFT_GRPC_ADDR: '127.0.0.1:0',
+      MQFT_HTTP_API_ADDR: '127.0.0.1:0',
       MQFT_API_TOKENS: (options.tokens ?? []).join(','),
       MQFT_REDIS_URL: redisUrl,
       MQFT_REDIS_PREFIX: this.prefix,
@@ -96,7 +99,9 @@ export class Harness {
       MQFT_SHUTDOWN_GRACE: '2s',
       ...options.env,
     });
-    this.control = await startControl(config, createLogger('control-test', 'silent'));
+    this.control = await startControl(config, createLogger('control-test', 'silent'), undefined, {
+      eventHeartbeatMs: options.eventHeartbeatMs,
+    });
     this.client = new TransferServiceClient(
       `127.0.0.1:${this.control.port}`,
       credentials.createInsecure(),
@@ -135,6 +140,19 @@ export class Harness {
         err ? reject(err) : resolve(res),
       ),
     );
+  }
+
+  /** The HTTP API's base URL. */
+  get httpUrl(): string {
+    return `http://127.0.0.1:${this.control.httpPort}`;
+  }
+
+  /** An HTTP API request with the harness's token as Bearer, unless `headers` say otherwise. */
+  http(path: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
+    const { token = this.token, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (token && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
+    return fetch(`${this.httpUrl}${path}`, { redirect: 'manual', ...rest, headers });
   }
 
   metadata(token: string | null | undefined = this.token): Metadata {

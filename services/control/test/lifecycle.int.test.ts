@@ -94,8 +94,12 @@ describe('control: dependencies and lifecycle', () => {
       MQFT_NATS_URL: sharedNatsUrl(),
     };
     await expect(startControl(loadControlConfig(env), createLogger('t', 'silent'))).rejects.toThrow(
-      /MQFT_API_TOKENS/,
+      /gRPC API on 0\.0\.0\.0 without MQFT_API_TOKENS/,
     );
+    const http = { ...env, MQFT_GRPC_ADDR: '127.0.0.1:0', MQFT_HTTP_API_ADDR: '0.0.0.0:0' };
+    await expect(
+      startControl(loadControlConfig(http), createLogger('t', 'silent')),
+    ).rejects.toThrow(/HTTP API on 0\.0\.0\.0 without MQFT_API_TOKENS/);
   });
 
   it.skipIf(!existsSync('/usr/bin/openssl'))(
@@ -152,14 +156,15 @@ describe('control: dependencies and lifecycle', () => {
   );
 
   // The bundle containers run (dist/control.mjs, built by the integration tests' global setup).
-  it('runs as a process from its bundle: ready on /readyz, serves gRPC, stops on SIGTERM', async () => {
-    const [grpcPort, httpPort] = [await freePort(), await freePort()];
+  it('runs as a process from its bundle: ready on /readyz, serves gRPC and HTTP, stops on SIGTERM', async () => {
+    const [grpcPort, httpPort, apiPort] = [await freePort(), await freePort(), await freePort()];
     const child = spawn(process.execPath, ['--enable-source-maps', 'dist/control.mjs'], {
       cwd: REPO_ROOT,
       env: {
         ...process.env,
         ...SERVICE_RUNTIME_ENV,
         MQFT_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+        MQFT_HTTP_API_ADDR: `127.0.0.1:${apiPort}`,
         MQFT_HTTP_ADDR: `127.0.0.1:${httpPort}`,
         MQFT_REDIS_URL: sharedRedisUrl(),
         MQFT_REDIS_PREFIX: `${uniqueName('control_proc')}:`,
@@ -202,9 +207,16 @@ describe('control: dependencies and lifecycle', () => {
       expect(after).toMatch(
         /mqft_control_rpc_total\{[^}]*method="GetTransfer"[^}]*code="UNAUTHENTICATED"[^}]*\} 1/,
       );
+      const api = `http://127.0.0.1:${apiPort}/api/v1/transfers`;
+      expect((await fetch(api)).status).toBe(401);
+      // The token is accepted; the fresh prefix was never marked whole, so the state counts
+      // as being rebuilt: 503, as the gRPC API answers UNAVAILABLE.
+      const authorized = await fetch(api, { headers: { authorization: 'Bearer proc-token' } });
+      expect(authorized.status).toBe(503);
+      expect(((await authorized.json()) as { code: string }).code).toBe('SERVICE_UNAVAILABLE');
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(log).toContain('gRPC API stopped');
+      expect(log).toContain('gRPC and HTTP APIs stopped');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }

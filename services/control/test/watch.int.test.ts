@@ -85,6 +85,7 @@ describe('control API: WatchTransfers', () => {
     // A second replica over the same Redis and NATS.
     const config = loadControlConfig({
       MQFT_GRPC_ADDR: '127.0.0.1:0',
+      MQFT_HTTP_API_ADDR: '127.0.0.1:0',
       MQFT_REDIS_URL: sharedRedisUrl(),
       MQFT_NATS_URL: sharedNatsUrl(),
       MQFT_REDIS_PREFIX: h.prefix,

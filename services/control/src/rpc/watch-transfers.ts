@@ -18,7 +18,8 @@ const CHANGE_BATCH = 256;
  * matching transfer, read from Redis), then SNAPSHOT_COMPLETE, then each changed transfer as
  * re-read from Redis. Changes during the snapshot wait in the queue, so none is lost between
  * the two; events are hints and coalesce per transfer (a burst of changes of one transfer
- * yields its latest state). Returns when the scope is cancelled; throws the cancellation's
+ * yields its latest state). Without `options.snapshot` (the HTTP event stream's default) the
+ * snapshot is left out and SNAPSHOT_COMPLETE only says the subscription is in place. Returns when the scope is cancelled; throws the cancellation's
  * reason when it is an RpcError (server shutting down, NATS lost).
  */
 export async function watchTransfers(
@@ -26,6 +27,7 @@ export async function watchTransfers(
   request: WatchTransfersRequest,
   scope: CallScope,
   send: WatchSend,
+  options: { snapshot: boolean } = { snapshot: true },
 ): Promise<void> {
   const filter = parseFilter({ ...request, updatedBefore: undefined });
   await requireState(ctx);
@@ -45,7 +47,9 @@ export async function watchTransfers(
   scope.signal.addEventListener('abort', onAbort);
   try {
     await ctx.nc.flush(); // the subscription is in place before the snapshot is read
-    const snapshot = await sendSnapshot(ctx, filter, scope, send);
+    const snapshot = options.snapshot
+      ? await sendSnapshot(ctx, filter, scope, send)
+      : new Map<string, number | undefined>();
     await send({ type: WatchEventType.WATCH_EVENT_TYPE_SNAPSHOT_COMPLETE, transfer: undefined });
     // Events that came during the snapshot may repeat what it showed: those are skipped.
     let seen: Map<string, number | undefined> | undefined = snapshot;
