@@ -128,4 +128,17 @@ describe('isolation between devices: scoped layout, acl.example, passwords', () 
       qos: 1,
     });
   });
+
+  it('a clientId containing / cannot reach another device: the username, not the claim, is %c', async () => {
+    // Mosquitto expands %c as it is: a device whose clientId were "devA/x" could write
+    // $file/devA/x/…, which is device devA's file x. On the devices listener the clientId is
+    // the username, which the operator issues without "/" (docs/security.md, point 5), so
+    // claiming "devA/x" gets nothing but the device's own topics.
+    const claimant = await login('devB', 'devA/x');
+    await expect(
+      claimant.client.publishAsync('$file/devA/x/init', JSON.stringify({ name: 'x' }), {
+        qos: 1,
+      }),
+    ).rejects.toMatchObject({ code: NOT_AUTHORIZED });
+  });
 });
