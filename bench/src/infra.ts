@@ -121,6 +121,8 @@ export async function startBenchStack(infra: Infra, opts: StackOptions): Promise
     // The services' default (test-support's stacks reserve less): the memory scenario's 2 GiB
     // file must fit below MQFT_STREAM_FULL_PERCENT of it.
     MQFT_STREAM_MAX_BYTES: '4GiB',
+    // The outcome stream reserves its byte limit too (test-support's stacks: the same).
+    MQFT_OUTCOMES_MAX_BYTES: '64MiB',
     ...opts.engines?.env,
     ...serviceOverrides(),
     ...opts.env,

@@ -63,7 +63,7 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
           `jetstream {`,
           `  store_dir: ${JSON.stringify(path.join(dir, 'jetstream'))}`,
           `  max_memory_store: 256MB`,
-          `  max_file_store: 4GB`,
+          `  max_file_store: 8GB`, // a reservation ceiling (streams reserve their max_bytes), not disk used
           `}`,
           `cluster {`,
           `  name: "${clusterName}"`,
