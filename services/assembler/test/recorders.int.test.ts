@@ -252,7 +252,9 @@ describe('recorders', () => {
       expect(await t.dueAt(transfer.key)).toBeUndefined();
       expect(await t.ctx.store.get(transfer.key)).toMatchObject({ state: 'aborted', bytes: 0 });
       expect(await t.ctx.store.segments(transfer.key)).toEqual([]);
-      expect(await t.record(await transfer.seg(5, testBytes(5)))).toBe('ignored_aborted');
+      // A segment still coming tells its device (ingest answered it success when durable).
+      expect(await t.record(await transfer.segWithReply(5, testBytes(5)))).toBe('ignored_aborted');
+      expect(t.resultsFor(transfer.key, 5)).toEqual([{ reason: 'aborted' }]);
     });
 
     it('leaves a complete transfer complete, and still answers success', async () => {
