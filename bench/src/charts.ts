@@ -196,6 +196,20 @@ function runs(input: ChartInput, scenario: string): { label: string; results: Re
 
 const labelled = (base: string, label: string) => (label ? `${base} ${label}` : base);
 
+/** When the scenario's runs were made: "run 2026-12-02" or "before 2026-11-26, after …". */
+function when(input: ChartInput, scenario: string): string {
+  const list = runs(input, scenario);
+  return list
+    .map(({ label, results }) => `${label || 'run'} ${results.at.slice(0, 10)}`)
+    .join(', ');
+}
+
+/** The part of the first matching row's case before `separator` (its shape, e.g. "1024 MiB"). */
+function shape(input: ChartInput, scenario: string, match: (r: Row) => boolean, separator: string) {
+  const row = input.current[scenario]?.rows.find(match);
+  return row?.case.split(separator)[0] ?? '';
+}
+
 /** A row's string detail (e.g. its backend), else `fallback`. */
 function textDetail(row: Row, key: string, fallback: string): string {
   const value = row.details?.[key];
@@ -215,7 +229,7 @@ export function cpuPerGiBChart(input: ChartInput): BarChart | undefined {
   return stackedByStage(
     'CPU per GiB by stage, one big file',
     'CPU-s per GiB',
-    'throughput-one-file: every process of the stack (s3rver is the storage)',
+    `throughput-one-file, ${shape(input, 'throughput-one-file', (r) => r.case.includes('pipeline CPU'), ',')} file; s3rver is the storage (${when(input, 'throughput-one-file')})`,
     bars,
     { value: 16, label: 'target: pipeline (without s3rver) ≤ 16' },
   );
@@ -234,7 +248,7 @@ export function cpuPerFileChart(input: ChartInput): BarChart | undefined {
   return stackedByStage(
     'CPU per small file by stage, fleet',
     'CPU-ms per 16 KiB file',
-    'fleet: 5,000 devices × one 16 KiB file, file backend',
+    `fleet, ${shape(input, 'fleet', (r) => r.case.includes('completion'), ':')}, file backend (${when(input, 'fleet')})`,
     bars,
     { value: 3.5, label: 'target: ≤ 3.5' },
   );
@@ -257,7 +271,7 @@ export function finToResultBySizeChart(input: ChartInput): BarChart | undefined 
   return {
     title: 'fin → result by file size',
     unit: 's',
-    subtitle: 'latency-by-size: from the fin leaving the device to its result',
+    subtitle: `latency-by-size: from the fin leaving the device to its result (${when(input, 'latency-by-size')})`,
     target: { value: 1.5, label: 'target: ≤ 1.5 s' },
     categories: sizes.map((mib) => `${mib} MiB`),
     series: names.map((name) => ({
@@ -287,7 +301,7 @@ export function fleetLatencyChart(input: ChartInput): BarChart | undefined {
   return {
     title: 'fleet: fin → result distribution',
     unit: 's',
-    subtitle: 'percentiles over every file of the fleet (5,000 devices × 16 KiB)',
+    subtitle: `percentiles over every file of the fleet, ${shape(input, 'fleet', (r) => r.case.includes('completion'), ':')} (${when(input, 'fleet')})`,
     target: { value: 8, label: 'target: p99 ≤ 8 s' },
     categories: [...PERCENTILES],
     series,
