@@ -119,17 +119,23 @@ export function barChartSvg(chart: BarChart): string {
     const ty = y(chart.target.value).toFixed(1);
     out.push(
       `<line class="target" x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${ty}" y2="${ty}" stroke="#c00" stroke-dasharray="6 4"/>`,
-      `<text x="${MARGIN.left + plotW}" y="${(Number(ty) - 4).toFixed(1)}" text-anchor="end" fill="#c00">${escapeXml(chart.target.label)}</text>`,
     );
   }
+  const lx = WIDTH - MARGIN.right + 16;
   chart.series.forEach((series, s) => {
     const ly = MARGIN.top + s * 18;
-    const lx = WIDTH - MARGIN.right + 16;
     out.push(
       `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${COLORS[s % COLORS.length]}"/>`,
       `<text x="${lx + 18}" y="${ly + 10}">${escapeXml(series.name)}</text>`,
     );
   });
+  if (chart.target) {
+    const ly = MARGIN.top + chart.series.length * 18 + 6;
+    out.push(
+      `<line x1="${lx}" x2="${lx + 12}" y1="${ly}" y2="${ly}" stroke="#c00" stroke-dasharray="3 2"/>`,
+      `<text x="${lx + 18}" y="${ly + 4}" fill="#c00">${escapeXml(chart.target.label)}</text>`,
+    );
+  }
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
@@ -169,7 +175,10 @@ function stackedByStage(
   target: BarChart['target'],
 ): BarChart | undefined {
   if (bars.length === 0) return undefined;
-  const names = new Set(bars.flatMap((b) => Object.keys(b.stages)));
+  // A stage with no CPU in any bar (s3rver under the file backend) is left out.
+  const names = new Set(
+    bars.flatMap((b) => Object.keys(b.stages).filter((k) => (b.stages[k] ?? 0) > 0)),
+  );
   const stages = [
     ...STAGE_ORDER.filter((s) => names.has(s)),
     ...[...names].filter((s) => !STAGE_ORDER.includes(s)),
@@ -231,7 +240,7 @@ export function cpuPerGiBChart(input: ChartInput): BarChart | undefined {
     'CPU-s per GiB',
     `throughput-one-file, ${shape(input, 'throughput-one-file', (r) => r.case.includes('pipeline CPU'), ',')} file; s3rver is the storage (${when(input, 'throughput-one-file')})`,
     bars,
-    { value: 16, label: 'target: pipeline (without s3rver) ≤ 16' },
+    { value: 16, label: 'target ≤ 16 (w/o s3rver)' },
   );
 }
 
@@ -250,7 +259,7 @@ export function cpuPerFileChart(input: ChartInput): BarChart | undefined {
     'CPU-ms per 16 KiB file',
     `fleet, ${shape(input, 'fleet', (r) => r.case.includes('completion'), ':')}, file backend (${when(input, 'fleet')})`,
     bars,
-    { value: 3.5, label: 'target: ≤ 3.5' },
+    { value: 3.5, label: 'target ≤ 3.5' },
   );
 }
 
@@ -272,7 +281,7 @@ export function finToResultBySizeChart(input: ChartInput): BarChart | undefined 
     title: 'fin → result by file size',
     unit: 's',
     subtitle: `latency-by-size: from the fin leaving the device to its result (${when(input, 'latency-by-size')})`,
-    target: { value: 1.5, label: 'target: ≤ 1.5 s' },
+    target: { value: 1.5, label: 'target ≤ 1.5 s' },
     categories: sizes.map((mib) => `${mib} MiB`),
     series: names.map((name) => ({
       name,
