@@ -1,6 +1,7 @@
 // `pnpm bench [--smoke] [--scenario name[,name]] [--cpu-prof dir]`: runs the scenarios in order,
 // prints one table row per measured case and writes bench/results/<scenario>.json.
 import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '@mqft/test-support';
 import type { Context, Scenario } from './context.js';
@@ -33,7 +34,8 @@ const infra = await startInfra();
 const ctx: Context = {
   smoke: values.smoke,
   infra,
-  cpuProfDir: values['cpu-prof'],
+  // Absolute: the services run in another directory than the bench.
+  cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
   log: (message) =>
     console.error(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${message}`),
 };
