@@ -2,6 +2,7 @@ import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { decodeCommandHeaders, deleteStreamMessage, EnvelopeError } from '@mqft/stream';
 import type { AssemblerContext } from './context.js';
 import { LEAVES_MESSAGE_UNREFERENCED, RECORDERS } from './record/index.js';
+import { BodyGoneError, storedCommandOf } from './stored-command.js';
 
 /** Redelivery delay after a failure to record (Redis down, say): back off, do not spin. */
 export const NAK_DELAY_MS = 2000;
@@ -68,10 +69,8 @@ export class CommandConsumer {
       const command = decodeCommandHeaders(msg.headers);
       kind = command.kind;
       const timer = metrics.recordSeconds.startTimer({ kind });
-      const outcome = await RECORDERS[command.kind](this.ctx, command, {
-        seq: msg.seq,
-        data: msg.data,
-      });
+      const stored = storedCommandOf(msg, command, this.ctx.jsm, this.ctx.config.stream);
+      const outcome = await RECORDERS[command.kind](this.ctx, command, stored);
       timer();
       const leftBehind = LEAVES_MESSAGE_UNREFERENCED[outcome];
       if (leftBehind !== false) {
@@ -110,6 +109,13 @@ export class CommandConsumer {
           'unreadable stream message dropped',
         );
         metrics.commands.inc({ kind, outcome: 'unreadable' });
+        msg.term();
+        return;
+      }
+      if (err instanceof BodyGoneError) {
+        // Deleted before it was recorded (an abort's purge): there is nothing left to record.
+        logger.warn({ err, seq: msg.seq, kind }, 'command gone from the stream before recording');
+        metrics.commands.inc({ kind, outcome: 'gone' });
         msg.term();
         return;
       }
