@@ -30,7 +30,7 @@ export interface StreamCommand {
   reply?: ReplyTo;
   /**
    * init: the filemeta JSON, also the message body. Carried in a header too because the
-   * assemblers' consumer delivers headers only (docs/design.md "The command consumer").
+   * assemblers' consumer delivers headers only (docs/design.md "Throughput facts").
    */
   filemeta?: Uint8Array;
 }
@@ -113,7 +113,22 @@ function readNumber(h: MsgHdrs, name: string): number | undefined {
   return value;
 }
 
+/**
+ * Encoded replies by object: ingest measures a segment's reply (the room it takes from each
+ * part) and then every part's headers carry it, all from one ReplyTo; each is encoded once.
+ */
+const encodedReplies = new WeakMap<ReplyTo, string>();
+
 export function encodeReply(reply: ReplyTo): string {
+  let encoded = encodedReplies.get(reply);
+  if (encoded === undefined) {
+    encoded = encodeReplyNow(reply);
+    encodedReplies.set(reply, encoded);
+  }
+  return encoded;
+}
+
+function encodeReplyNow(reply: ReplyTo): string {
   const json = {
     t: reply.deviceTopic,
     r: reply.responseTopic,
