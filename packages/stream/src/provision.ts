@@ -134,7 +134,7 @@ export function safeLimit(wanted: number, current: number, stored: number): numb
 /**
  * The one durable pull consumer that every assembler replica shares. It delivers headers only
  * (the body's length comes in Nats-Msg-Size): recording needs where a segment's bytes are, not
- * the bytes, which assembly reads once, by direct get (docs/design.md "The command consumer").
+ * the bytes, which assembly reads once, by direct get (docs/design.md "Throughput facts").
  *
  * `retired`: durables of earlier versions, deleted once this one exists. nats-server 2.9.10
  * would switch an existing durable to headers only in place, but a replica of the previous

@@ -9,9 +9,12 @@ export const NAK_DELAY_MS = 2000;
 /**
  * Messages pulled ahead of recording. Counted in messages, not bytes: with `max_bytes`,
  * nats.js 3.4 let the pull lapse under load (pending in the hundreds, nothing waiting, for
- * 30–45 s; measured by the benchmarks). 8 × a stored message (≤ max_payload) bounds memory.
+ * 30–45 s; measured by the benchmarks). The consumer delivers headers only, so a message is a
+ * few hundred bytes (an init's, with its filemeta, at most ~90 KiB): 64 of them bound memory
+ * well, and nats.js asks again once a quarter are taken (a pull request per ~16 messages,
+ * not per ~2 as with the 8 that whole payloads allowed).
  */
-export const PULL_MAX_MESSAGES = 8;
+export const PULL_MAX_MESSAGES = 64;
 /**
  * How long one pull request lives. nats.js notices a pull the server forgot (the consumer's
  * leader was killed: its pending pulls die with it) only after two missed idle heartbeats
