@@ -18,10 +18,16 @@ if (dir) {
     if (written) return;
     written = true;
     session.post('Profiler.stop', (err, result) => {
-      if (err) return;
+      if (err) {
+        process.stderr.write(`cpu-prof: profiler did not stop: ${err.message}\n`);
+        return;
+      }
       fs.mkdirSync(dir, { recursive: true });
-      const name = `${path.basename(process.argv[1] || 'node', '.mjs')}-${process.pid}.cpuprofile`;
-      fs.writeFileSync(path.join(dir, name), JSON.stringify(result.profile));
+      const script = path.basename(process.argv[1] || 'node').replace(/\.[cm]?js$/, '');
+      fs.writeFileSync(
+        path.join(dir, `${script}-${process.pid}.cpuprofile`),
+        JSON.stringify(result.profile),
+      );
     });
   };
   for (const signal of ['SIGTERM', 'SIGINT']) {

@@ -39,8 +39,13 @@ import { watchConsumerBacklog } from './backlog.js';
 import { watchLoad } from './load-gate.js';
 import { StateRecovery } from './recovery.js';
 
-/** The one durable pull consumer every assembler replica shares. */
-export const ASSEMBLER_DURABLE = 'assembler';
+/**
+ * The one durable pull consumer every assembler replica shares; it delivers headers only.
+ * RETIRED_DURABLES: earlier versions' (full payloads), deleted at start once this one exists
+ * (ensureAssemblerConsumer; docs/operations.md "Upgrading").
+ */
+export const ASSEMBLER_DURABLE = 'assembler-headers';
+export const RETIRED_DURABLES = ['assembler'] as const;
 /**
  * The consumer's ack wait: a message delivered and not acked within it goes to another
  * replica. Recording takes milliseconds; a message held longer belongs to a stalled replica.
@@ -95,6 +100,7 @@ export async function startAssembler(
   });
   await ensureAssemblerConsumer(jsm, config.stream, {
     durable: ASSEMBLER_DURABLE,
+    retired: RETIRED_DURABLES,
     ackWaitMs: ACK_WAIT_MS,
     maxAckPending: Math.max(1000, config.recordConcurrency * 16),
   });

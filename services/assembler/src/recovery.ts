@@ -4,6 +4,7 @@ import { commandSubjects, decodeCommandHeaders, EnvelopeError } from '@mqft/stre
 import { PULL_EXPIRES_MS } from './consumer.js';
 import type { AssemblerContext } from './context.js';
 import { RECORDERS } from './record/index.js';
+import { BodyGoneError, storedCommandOf } from './stored-command.js';
 import { settleIfStored } from './stored-file.js';
 
 const LOCK_TTL_MS = 30_000;
@@ -130,6 +131,8 @@ export class StateRecovery {
     const consumer = await this.js.consumers.get(config.stream, {
       filter_subjects: commandSubjects(config.stream),
       deliver_policy: DeliverPolicy.All,
+      // As the command consumer: recording reads no segment's bytes.
+      headers_only: true,
     });
     const messages = await consumer.consume({ max_messages: 32, expires: PULL_EXPIRES_MS });
     let count = 0;
@@ -148,10 +151,11 @@ export class StateRecovery {
         try {
           const command = decodeCommandHeaders(msg.headers);
           touched.add(command.key);
-          await RECORDERS[command.kind](quiet, command, { seq: msg.seq, data: msg.data });
+          const stored = storedCommandOf(msg, command, this.ctx.jsm, config.stream);
+          await RECORDERS[command.kind](quiet, command, stored);
           count++;
         } catch (err) {
-          if (!(err instanceof EnvelopeError)) throw err;
+          if (!(err instanceof EnvelopeError || err instanceof BodyGoneError)) throw err;
         }
         if (Date.now() - renewedAt > LOCK_TTL_MS / 3) {
           if (!(await rebuildLock.renew(owner, LOCK_TTL_MS)))

@@ -177,7 +177,8 @@ export class TestAssembler {
       headers: encodeCommandHeaders(command, randomUUID()),
       expect: { streamName: stream },
     });
-    return { command, stored: { seq: ack.seq, data: body } };
+    const stored = { seq: ack.seq, size: body.length, body: () => Promise.resolve(body) };
+    return { command, stored };
   }
 
   /** Records a published command as the consumer would (without acking or deleting it). */

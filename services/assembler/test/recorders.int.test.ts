@@ -162,6 +162,31 @@ describe('recorders', () => {
       expect(await t.holds(newer.stored.seq)).toBe(true);
     });
 
+    it('the same stream message recorded again (a new durable replays the stream) changes nothing', async () => {
+      // docs/operations.md "Upgrading": the headers-only durable delivers what the earlier one
+      // recorded again. The recorded copy must stay recorded and referenced: 'duplicate' would
+      // have the consumer delete it.
+      const transfer = t.transfer();
+      const init = await transfer.init({ name: 'a.bin', size: 13 });
+      const segs = [await transfer.seg(0, testBytes(5)), await transfer.seg(5, testBytes(7))];
+      const fin = await transfer.fin(13);
+      const first = [];
+      for (const c of [init, ...segs, fin]) first.push(await t.record(c));
+      const before = await t.ctx.store.get(transfer.key);
+      const again = [];
+      for (const c of [init, ...segs, fin]) again.push(await t.record(c));
+      expect(first).toEqual(['created', 'recorded', 'recorded', 'waiting']);
+      expect(again).toEqual(['resumed', 'recorded', 'recorded', 'waiting']);
+      expect(await t.ctx.store.get(transfer.key)).toMatchObject({
+        bytes: before?.bytes,
+        state: 'receiving',
+      });
+      expect(await t.ctx.store.segments(transfer.key)).toEqual([
+        { offset: 0, seq: segs[0]?.stored.seq, length: 5 },
+        { offset: 5, seq: segs[1]?.stored.seq, length: 7 },
+      ]);
+    });
+
     it('is ignored once the transfer is complete', async () => {
       const transfer = await completed();
       expect(await t.record(await transfer.seg(0, testBytes(5)))).toBe('ignored_complete');

@@ -23,7 +23,7 @@ export async function recordSegment(
     ctx.store.recordSegment(command.key, {
       offset: command.offset ?? 0,
       seq: stored.seq,
-      length: stored.data.length,
+      length: stored.size,
       now,
       ttlMs: ctx.config.orphanTtl,
       create,
