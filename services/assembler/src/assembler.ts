@@ -144,6 +144,7 @@ export async function startAssembler(
     owner,
     // Called only once messages flow, after the scheduler below exists.
     requestAssembly: (key) => scheduler.request(key),
+    assemblyAtFin: { reserve: (key, size) => scheduler.reserve(key, size) },
     loadGate,
   };
   purger.startLeftoverChecks();

@@ -1,11 +1,12 @@
 import { sleep } from '@mqft/config';
-import type { Lease } from '@mqft/state';
-import type { AssemblerContext } from './context.js';
+import type { Lease, TransferRecord } from '@mqft/state';
+import type { AssemblerContext, AssemblyAtFin, AtFinReservation, LeasedAtFin } from './context.js';
 import { AssemblyAdmission } from './admission.js';
 import { assembleTransfer } from './assemble.js';
 import { failTransfer, permanentCause } from './failure.js';
-import { checkCoverage } from './plan.js';
+import { checkCoverage, type SegmentIndex } from './plan.js';
 import { replyToFin } from './results.js';
+import { ListedSegments } from './segment-snapshot.js';
 import { storeCompletion } from './store-completion.js';
 
 /** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
@@ -29,7 +30,7 @@ const HAND_BACK_RETRY_MS = 500;
  * assemblers that died, retries after storage errors. A request beyond this process's capacity
  * goes to the due index, where any assembler may take it.
  */
-export class AssemblyScheduler {
+export class AssemblyScheduler implements AssemblyAtFin {
   private readonly running = new Map<string, Promise<void>>();
   private readonly shutdown = new AbortController();
   private timer: NodeJS.Timeout | undefined;
@@ -65,7 +66,48 @@ export class AssemblyScheduler {
       this.deferring.add(deferred);
       return;
     }
-    const attempt = this.attempt(key)
+    this.track(key, this.attempt(key));
+  }
+
+  /**
+   * Room for a small file's assembly, taken before its fin is recorded: that script then
+   * takes the lease too, and hands over everything the assembly reads (record/fin.ts). None
+   * while draining, for a key already running or without room (then the fin only records, and
+   * requestAssembly admits as usual).
+   */
+  reserve(key: string, size: number): AtFinReservation | undefined {
+    if (this.draining || this.running.has(key) || this.running.size >= this.admission.capacity)
+      return undefined;
+    if (size > this.ctx.config.storagePartSize) return undefined;
+    const admitted = this.admission.tryAdmit(size);
+    if (!admitted) return undefined;
+    let ended!: () => void;
+    this.track(key, new Promise<void>((resolve) => (ended = resolve)));
+    let settled = false;
+    const end = () => {
+      if (settled) return;
+      settled = true;
+      this.admission.release(admitted);
+      ended();
+    };
+    return {
+      run: (leased) => {
+        this.assembleLeasedAtFin(leased)
+          .catch((err: unknown) => {
+            this.ctx.logger.error(
+              { err, key },
+              'assembly attempt failed; the due index retries it',
+            );
+          })
+          .finally(end);
+      },
+      cancel: end,
+    };
+  }
+
+  /** Runs `work` as the assembly of `key`, counted in the room until it ends. */
+  private track(key: string, work: Promise<void>): void {
+    const attempt = work
       .catch((err: unknown) => {
         this.ctx.logger.error({ err, key }, 'assembly attempt failed; the due index retries it');
       })
@@ -96,7 +138,7 @@ export class AssemblyScheduler {
   }
 
   private async assembleLeased(key: string): Promise<void> {
-    const { store, due, config, metrics } = this.ctx;
+    const { store, due, config } = this.ctx;
     const now = Date.now();
     const taken = await store.acquireLease(key, this.ctx.owner, config.leaseTtl, now);
     if (taken.status === 'busy') {
@@ -116,34 +158,50 @@ export class AssemblyScheduler {
       await due.scheduleCheck(key, now + 2 * config.leaseTtl);
       const record = await store.get(key);
       if (!record) return;
-      if (taken.deaths >= config.assemblyMaxDeaths) {
-        // Poison detection: the holders before died while assembling it; do not try again.
-        const log = this.ctx.logger.child({
-          key,
-          clientId: record.clientId,
-          fileId: record.fileId,
-        });
-        const result = await failTransfer(
-          this.ctx,
-          taken.lease,
-          record,
-          'assembler_died',
-          [],
-          log,
-          {
-            deaths: taken.deaths,
-          },
-        );
-        metrics.assemblies.inc({ result });
-        return;
-      }
-      this.ctx.events.publish({ key, state: 'assembling' });
-      const result = await assembleTransfer(this.ctx, taken.lease, record, this.shutdown.signal);
-      metrics.assemblies.inc({ result });
+      await this.assembleHeld(taken.lease, taken.deaths, record);
     } catch (err) {
       await this.handBack(taken.lease, err);
       throw err;
     }
+  }
+
+  /** The fin's script took the lease (and the fin's recorder wrote the watchdog entry). */
+  private async assembleLeasedAtFin(leased: LeasedAtFin): Promise<void> {
+    const { lease, deaths, record, segments } = leased;
+    try {
+      const index = segments ? new ListedSegments(segments) : undefined;
+      await this.assembleHeld(lease, deaths, record, index);
+    } catch (err) {
+      await this.handBack(lease, err);
+      throw err;
+    }
+  }
+
+  /** Assembles (or, after too many deaths, fails) a transfer whose lease this process holds. */
+  private async assembleHeld(
+    lease: Lease,
+    deaths: number,
+    record: TransferRecord,
+    index?: SegmentIndex,
+  ): Promise<void> {
+    const { config, metrics } = this.ctx;
+    const key = lease.key;
+    if (deaths >= config.assemblyMaxDeaths) {
+      // Poison detection: the holders before died while assembling it; do not try again.
+      const log = this.ctx.logger.child({
+        key,
+        clientId: record.clientId,
+        fileId: record.fileId,
+      });
+      const result = await failTransfer(this.ctx, lease, record, 'assembler_died', [], log, {
+        deaths,
+      });
+      metrics.assemblies.inc({ result });
+      return;
+    }
+    this.ctx.events.publish({ key, state: 'assembling' });
+    const result = await assembleTransfer(this.ctx, lease, record, this.shutdown.signal, index);
+    metrics.assemblies.inc({ result });
   }
 
   /**

@@ -54,6 +54,36 @@ describe('AssemblyScheduler', () => {
     expect(await t.metric('mqft_assembler_active_assemblies')).toBe(0);
   });
 
+  it("assembles a small file from its fin's lease: no lease taken again, no index read", async () => {
+    const s = await start();
+    t.ctx.assemblyAtFin = s;
+    const calls = { acquireLease: 0, segmentPage: 0, get: 0 };
+    const store = t.ctx.store;
+    for (const name of ['acquireLease', 'segmentPage', 'get'] as const) {
+      const original = store[name].bind(store) as (...args: unknown[]) => unknown;
+      (store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        calls[name]++;
+        return original(...args);
+      };
+    }
+    const content = testBytes(1_500);
+    const transfer = t.transfer();
+    const { outcomes } = await transfer.upload(content, { segmentSize: 500 });
+    expect(outcomes.at(-1)).toBe('ready');
+    await finAnswered(transfer.key);
+    await waitFor(() => s.active === 0, { what: 'no assembly running' });
+    const { location } = (await t.ctx.store.get(transfer.key)) ?? {};
+    expect(t.resultsFor(transfer.key, 'fin')).toEqual([{ reason: 'success', location }]);
+    expect(await readLocation(location ?? '')).toEqual(content);
+    expect(t.outcomes.map((o) => [o.kind, o.key, o.size])).toEqual([
+      ['complete', transfer.key, 1_500],
+    ]);
+    expect(calls).toEqual({ acquireLease: 0, segmentPage: 0, get: 1 }); // the get above
+    await t.ctx.purger.settled();
+    expect(await t.storedMessages(transfer.key)).toBe(0);
+    expect(await t.holdsQuota(transfer.key)).toBe(false);
+  });
+
   it.each([
     { files: 'larger than a part (by count)', size: 3_000 },
     { files: 'of at most one part (by bytes)', size: 600 },
