@@ -165,8 +165,11 @@ return {'created', is_ready(meta) and 1 or 0}
 });
 
 /**
- * Takes the assembly lease of a transfer whose checks passed (its caller's): the token fences
- * every later write of the holder. Shared by acquireLease and recordFin.
+ * take_lease: takes the assembly lease of a transfer whose checks passed (its caller's): the
+ * token fences every later write of the holder. list_segments: the segment index (flag 1 and
+ * ZRANGE WITHSCORES) when it has at most `max` segments, else (or when it cannot be read:
+ * then the holder's own read fails, and it hands the lease back) flag 0. Shared by
+ * acquireLease and recordFin.
  */
 const TAKE_LEASE = `
 local function take_lease(meta, lease, owner, ttl_ms, now)
@@ -174,6 +177,11 @@ local function take_lease(meta, lease, owner, ttl_ms, now)
   redis.call('SET', lease, token .. ':' .. owner, 'PX', tonumber(ttl_ms))
   redis.call('HSET', meta, 'state', 'assembling', 'updatedAt', now)
   return token
+end
+local function list_segments(segs, max)
+  local n = redis.pcall('ZCARD', segs)
+  if type(n) ~= 'number' or n > tonumber(max) then return 0, {} end
+  return 1, redis.call('ZRANGE', segs, 0, -1, 'WITHSCORES')
 end
 `;
 
@@ -232,10 +240,7 @@ if A.leaseOwner == '' or redis.call('EXISTS', lease) == 1 then return {'ready', 
 local retry_at = redis.call('HGET', meta, 'retryAt')
 if retry_at and tonumber(retry_at) > tonumber(A.now) then return {'ready', fin_at, init} end
 local token = take_lease(meta, lease, A.leaseOwner, A.leaseTtlMs, A.now)
-local listed, index = 0, {}
-if redis.call('ZCARD', segs) <= tonumber(A.listSegments) then
-  listed, index = 1, redis.call('ZRANGE', segs, 0, -1, 'WITHSCORES')
-end
+local listed, index = list_segments(segs, A.listSegments)
 return {'leased', fin_at, init, tostring(token), redis.call('HGET', meta, 'deaths') or '0',
   redis.call('HGETALL', meta), listed, index}
 `,
@@ -314,11 +319,13 @@ return {'aborted', upload, fin_reply}
  * device resending fin does not bring the next attempt forward. A transfer still
  * 'assembling' without a lease lost its holder (it died, or stalled beyond the lease): that
  * counts a death, and the reply tells the deaths so far (poison detection).
+ * With `listSegments` ('' for none) an acquired lease comes with the record (HGETALL of meta)
+ * and, when it has at most that many segments, the segment index (as recordFin's 'leased').
  */
 export const acquireLease = defineScript({
   name: 'mqftAcquireLease',
-  keys: ['meta', 'lease'],
-  argv: ['owner', 'leaseTtlMs', 'now'],
+  keys: ['meta', 'lease', 'segs'],
+  argv: ['owner', 'leaseTtlMs', 'now', 'listSegments'],
   body: `${TAKE_LEASE}
 local meta, lease = K.meta, K.lease
 local m = redis.call('HMGET', meta, 'state', 'canonical', 'finSize', 'bytes', 'retryAt', 'deaths')
@@ -329,12 +336,22 @@ if m[1] == 'receiving' and m[5] and tonumber(m[5]) > tonumber(A.now) then return
 local deaths = tonumber(m[6] or '0')
 if m[1] == 'assembling' then deaths = redis.call('HINCRBY', meta, 'deaths', 1) end
 local token = take_lease(meta, lease, A.owner, A.leaseTtlMs, A.now)
-return {'acquired', tostring(token), tostring(deaths)}
+if A.listSegments == '' then return {'acquired', tostring(token), tostring(deaths)} end
+local listed, index = list_segments(K.segs, A.listSegments)
+return {'acquired', tostring(token), tostring(deaths), redis.call('HGETALL', meta), listed, index}
 `,
   decode: (r) => {
-    const [status, text, deaths] = r.list(1, 3);
+    const [status, text, deaths, hash, listed, index] = r.list(1, 6);
     const s = r.oneOf(status, ['acquired', 'busy', 'not_ready', 'backoff']);
-    if (s === 'acquired') return { status: s, token: r.integer(text), deaths: r.integer(deaths) };
+    if (s === 'acquired') {
+      const taken = { status: s, token: r.integer(text), deaths: r.integer(deaths) };
+      if (hash === undefined) return taken;
+      return {
+        ...taken,
+        hash: r.strings(hash),
+        segments: r.flag(listed) ? r.strings(index) : undefined,
+      };
+    }
     if (s === 'backoff') return { status: s, retryAt: r.integer(text) };
     return { status: s, state: r.text(text) };
   },

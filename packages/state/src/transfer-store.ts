@@ -148,17 +148,27 @@ export class TransferStore {
     });
   }
 
+  /**
+   * Takes the assembly lease (see scripts.acquireLease). With `listSegments`, an acquired lease
+   * comes with the record and, for at most that many segments, the segment index: what the
+   * assembly reads first, in the same round trip.
+   */
   async acquireLease(
     key: string,
     owner: string,
     ttlMs: number,
     now: number,
+    listSegments?: number,
   ): Promise<
     | {
         status: 'acquired';
         lease: Lease;
         /** Holders before this one that lost the lease while assembling (died). */
         deaths: number;
+        /** With `listSegments`: the record as the lease left it. */
+        record?: TransferRecord | undefined;
+        /** With `listSegments`, when it had at most that many: the segment index. */
+        segments?: SegmentLocation[] | undefined;
       }
     | { status: 'busy' | 'not_ready'; state: string }
     | { status: 'backoff'; retryAt: number }
@@ -167,10 +177,19 @@ export class TransferStore {
       owner,
       leaseTtlMs: ttlMs,
       now,
+      listSegments: listSegments ?? '',
     });
     if (taken.status !== 'acquired') return taken;
     const { token, deaths } = taken;
-    return { status: 'acquired', lease: { key, token, value: `${token}:${owner}` }, deaths };
+    const lease = { key, token, value: `${token}:${owner}` };
+    if (!('hash' in taken)) return { status: 'acquired', lease, deaths };
+    return {
+      status: 'acquired',
+      lease,
+      deaths,
+      record: recordFromHash(key, pairsToObject(taken.hash)),
+      segments: taken.segments && parseSegmentIndex(taken.segments),
+    };
   }
 
   renewLease(lease: Lease, ttlMs: number): Promise<boolean> {

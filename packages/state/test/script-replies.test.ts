@@ -66,6 +66,15 @@ describe('script replies are decoded, not cast', () => {
       token: 3,
       deaths: 1,
     });
+    expect(
+      acquireLease.decode(['acquired', '3', '0', ['state', 'assembling'], 1, ['12:10', '0']]),
+    ).toEqual({
+      status: 'acquired',
+      token: 3,
+      deaths: 0,
+      hash: ['state', 'assembling'],
+      segments: ['12:10', '0'],
+    });
     expect(acquireLease.decode(['backoff', '1700000002000'])).toEqual({
       status: 'backoff',
       retryAt: 1_700_000_002_000,
@@ -119,6 +128,7 @@ describe('script replies are decoded, not cast', () => {
     ['a token that is no number', acquireLease, ['acquired', 'x', '0']],
     ['an acquired lease without its deaths', acquireLease, ['acquired', '3']],
     ['a back-off without its time', acquireLease, ['backoff', '']],
+    ['a listed record that is no list', acquireLease, ['acquired', '3', '0', 'x', 0, []]],
     ['a retry without its attempts', retryTransfer, ['retry', '', '5']],
     ['an unknown failure status', failTransfer, ['gave_up', '', '']],
     ['a lease answer other than 0 or 1', renewLease, 'OK'],

@@ -29,6 +29,14 @@ export const KNOWN_SEQS_LIMIT = 65_536;
 
 export type { AssemblyResult } from './metrics.js';
 
+/** What the caller already knows of a transfer (a small file's fin's script told it). */
+export interface KnownFacts {
+  /** Where the segment index is read (default: Redis, a page at a time). */
+  index?: SegmentIndex;
+  /** Stream sequences of the transfer besides its segments' (its fin's), purged unlooked-for. */
+  knownSeqs?: readonly number[];
+}
+
 /**
  * Assembles a transfer whose lease this process holds: checks exact coverage, streams the
  * segments from the stream in offset order into storage while hashing, and makes the file
@@ -39,9 +47,9 @@ export async function assembleTransfer(
   lease: Lease,
   record: TransferRecord,
   shutdown: AbortSignal,
-  /** Where the segment index is read (a small file's as its fin's script listed it). */
-  index: SegmentIndex = ctx.store,
+  known: KnownFacts = {},
 ): Promise<AssemblyResult> {
+  const index = known.index ?? ctx.store;
   const log = ctx.logger.child({
     key: lease.key,
     clientId: record.clientId,
@@ -54,7 +62,7 @@ export async function assembleTransfer(
   const coverage = await checkCoverage(index, lease.key, size);
   const purgeBelow = coverage.maxSeq + 1;
   if (coverage.missing.length > 0) return settleIncomplete(ctx, lease, record, coverage);
-  const knownSeqs: number[] = [];
+  const knownSeqs: number[] = [...(known.knownSeqs ?? [])];
 
   const keeper = new LeaseKeeper(ctx.store, lease, ctx.config.leaseTtl, (err) =>
     log.warn({ err }, 'lease renewal failed'),

@@ -74,6 +74,8 @@ export interface LeasedAtFin {
   record: TransferRecord;
   /** Its segment index in offset order, when the script listed it (few segments). */
   segments?: SegmentLocation[] | undefined;
+  /** The stream sequence of the fin that leased it (purged with the segments, unlooked-for). */
+  finSeq: number;
 }
 
 /** Reserves, before a fin is recorded, the room its assembly needs in this process. */

@@ -2,11 +2,11 @@ import { sleep } from '@mqft/config';
 import type { Lease, TransferRecord } from '@mqft/state';
 import type { AssemblerContext, AssemblyAtFin, AtFinReservation, LeasedAtFin } from './context.js';
 import { AssemblyAdmission } from './admission.js';
-import { assembleTransfer } from './assemble.js';
+import { assembleTransfer, type KnownFacts } from './assemble.js';
 import { failTransfer, permanentCause } from './failure.js';
-import { checkCoverage, type SegmentIndex } from './plan.js';
+import { checkCoverage } from './plan.js';
 import { replyToFin } from './results.js';
-import { ListedSegments } from './segment-snapshot.js';
+import { LISTED_SEGMENTS, ListedSegments } from './segment-snapshot.js';
 import { storeCompletion } from './store-completion.js';
 
 /** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
@@ -140,7 +140,14 @@ export class AssemblyScheduler implements AssemblyAtFin {
   private async assembleLeased(key: string): Promise<void> {
     const { store, due, config } = this.ctx;
     const now = Date.now();
-    const taken = await store.acquireLease(key, this.ctx.owner, config.leaseTtl, now);
+    // With the record and (a small file's) segment index: the assembly reads nothing more.
+    const taken = await store.acquireLease(
+      key,
+      this.ctx.owner,
+      config.leaseTtl,
+      now,
+      LISTED_SEGMENTS,
+    );
     if (taken.status === 'busy') {
       await due.scheduleCheck(key, now + config.leaseTtl);
       return;
@@ -156,9 +163,14 @@ export class AssemblyScheduler implements AssemblyAtFin {
     }
     try {
       await due.scheduleCheck(key, now + 2 * config.leaseTtl);
-      const record = await store.get(key);
+      const { record, segments } = taken;
       if (!record) return;
-      await this.assembleHeld(taken.lease, taken.deaths, record);
+      await this.assembleHeld(
+        taken.lease,
+        taken.deaths,
+        record,
+        segments ? { index: new ListedSegments(segments) } : {},
+      );
     } catch (err) {
       await this.handBack(taken.lease, err);
       throw err;
@@ -167,10 +179,12 @@ export class AssemblyScheduler implements AssemblyAtFin {
 
   /** The fin's script took the lease (and the fin's recorder wrote the watchdog entry). */
   private async assembleLeasedAtFin(leased: LeasedAtFin): Promise<void> {
-    const { lease, deaths, record, segments } = leased;
+    const { lease, deaths, record, segments, finSeq } = leased;
     try {
-      const index = segments ? new ListedSegments(segments) : undefined;
-      await this.assembleHeld(lease, deaths, record, index);
+      await this.assembleHeld(lease, deaths, record, {
+        ...(segments ? { index: new ListedSegments(segments) } : {}),
+        knownSeqs: [finSeq],
+      });
     } catch (err) {
       await this.handBack(lease, err);
       throw err;
@@ -182,7 +196,7 @@ export class AssemblyScheduler implements AssemblyAtFin {
     lease: Lease,
     deaths: number,
     record: TransferRecord,
-    index?: SegmentIndex,
+    known?: KnownFacts,
   ): Promise<void> {
     const { config, metrics } = this.ctx;
     const key = lease.key;
@@ -200,7 +214,7 @@ export class AssemblyScheduler implements AssemblyAtFin {
       return;
     }
     this.ctx.events.publish({ key, state: 'assembling' });
-    const result = await assembleTransfer(this.ctx, lease, record, this.shutdown.signal, index);
+    const result = await assembleTransfer(this.ctx, lease, record, this.shutdown.signal, known);
     metrics.assemblies.inc({ result });
   }
 

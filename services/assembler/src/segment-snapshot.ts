@@ -2,6 +2,12 @@ import type { SegmentLocation } from '@mqft/state';
 import type { SegmentIndex } from './plan.js';
 
 /**
+ * Segments the script that takes a lease (recordFin, acquireLease) lists with it: a small
+ * file's (at 64 KiB segments, 16 MiB). A transfer with more is read from Redis a page at a time.
+ */
+export const LISTED_SEGMENTS = 256;
+
+/**
  * A transfer's segment index as the script that leased it listed it, in offset order (a small
  * file's, record/fin.ts): its assembly plans from memory instead of paging through Redis. The
  * listing is the lease's own snapshot: under the lease no copy it names is deleted (a later

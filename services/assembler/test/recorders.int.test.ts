@@ -200,7 +200,8 @@ describe('recorders', () => {
       };
       try {
         const before = Date.now();
-        expect(await t.record(await transfer.fin(10))).toBe('ready');
+        const fin = await transfer.fin(10);
+        expect(await t.record(fin)).toBe('ready');
         expect(reserved).toEqual([{ key: transfer.key, size: 10 }]);
         expect(cancelled).toBe(0);
         expect(handed).toHaveLength(1);
@@ -209,6 +210,7 @@ describe('recorders', () => {
         expect(leased.deaths).toBe(0);
         expect(leased.record).toMatchObject({ state: 'assembling', finSize: 10, name: 'data.bin' });
         expect(leased.segments).toEqual([{ offset: 0, seq: seg.stored.seq, length: 10 }]);
+        expect(leased.finSeq).toBe(fin.stored.seq);
         // The lease is the one Redis holds: renewing it works, another cannot take it.
         expect(await t.ctx.store.renewLease(leased.lease, t.config.leaseTtl)).toBe(true);
         const other = await t.ctx.store.acquireLease(transfer.key, 'other', 1000, Date.now());

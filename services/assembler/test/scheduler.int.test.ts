@@ -54,22 +54,25 @@ describe('AssemblyScheduler', () => {
     expect(await t.metric('mqft_assembler_active_assemblies')).toBe(0);
   });
 
-  it("assembles a small file from its fin's lease: no lease taken again, no index read", async () => {
-    const s = await start();
-    t.ctx.assemblyAtFin = s;
-    const calls = { acquireLease: 0, segmentPage: 0, get: 0 };
+  /** Counts the calls of these store methods from now on. */
+  const countCalls = <const M extends 'acquireLease' | 'segmentPage' | 'get'>(names: M[]) => {
+    const calls = Object.fromEntries(names.map((name) => [name, 0])) as Record<M, number>;
     const store = t.ctx.store;
-    for (const name of ['acquireLease', 'segmentPage', 'get'] as const) {
+    for (const name of names) {
       const original = store[name].bind(store) as (...args: unknown[]) => unknown;
       (store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
         calls[name]++;
         return original(...args);
       };
     }
+    return calls;
+  };
+
+  /** Uploads a small file, waits for its answer: stored, its outcome, its messages purged. */
+  const uploadSmallFile = async (s: AssemblyScheduler) => {
     const content = testBytes(1_500);
     const transfer = t.transfer();
     const { outcomes } = await transfer.upload(content, { segmentSize: 500 });
-    expect(outcomes.at(-1)).toBe('ready');
     await finAnswered(transfer.key);
     await waitFor(() => s.active === 0, { what: 'no assembly running' });
     const { location } = (await t.ctx.store.get(transfer.key)) ?? {};
@@ -78,10 +81,26 @@ describe('AssemblyScheduler', () => {
     expect(t.outcomes.map((o) => [o.kind, o.key, o.size])).toEqual([
       ['complete', transfer.key, 1_500],
     ]);
-    expect(calls).toEqual({ acquireLease: 0, segmentPage: 0, get: 1 }); // the get above
     await t.ctx.purger.settled();
     expect(await t.storedMessages(transfer.key)).toBe(0);
     expect(await t.holdsQuota(transfer.key)).toBe(false);
+    return outcomes;
+  };
+
+  it("assembles a small file from its fin's lease: no lease taken again, no index read", async () => {
+    const s = await start();
+    t.ctx.assemblyAtFin = s;
+    const calls = countCalls(['acquireLease', 'segmentPage', 'get']);
+    const outcomes = await uploadSmallFile(s);
+    expect(outcomes.at(-1)).toBe('ready');
+    expect(calls).toEqual({ acquireLease: 0, segmentPage: 0, get: 1 }); // the test's own get
+  });
+
+  it('a requested assembly gets the record and segment index with its lease', async () => {
+    const s = await start();
+    const calls = countCalls(['acquireLease', 'segmentPage', 'get']);
+    await uploadSmallFile(s);
+    expect(calls).toEqual({ acquireLease: 1, segmentPage: 0, get: 1 }); // the test's own get
   });
 
   it.each([

@@ -1,13 +1,8 @@
 import { encodeReply, type StreamCommand } from '@mqft/stream';
 import type { AssemblerContext, AtFinReservation } from '../context.js';
+import { LISTED_SEGMENTS } from '../segment-snapshot.js';
 import { recordCounted } from './quota.js';
 import { answerable, failedReason, type RecordOutcome, type StoredCommand } from './types.js';
-
-/**
- * Segments a fin's script lists with the lease it takes (a small file's: at 64 KiB segments,
- * 16 MiB): more, and the assembly pages through the index in Redis as usual.
- */
-export const AT_FIN_LISTED_SEGMENTS = 256;
 
 /**
  * fin: records the request for assembly. It is answered later, by whichever assembler
@@ -20,14 +15,14 @@ export const AT_FIN_LISTED_SEGMENTS = 256;
 export async function recordFin(
   ctx: AssemblerContext,
   command: StreamCommand,
-  _stored: StoredCommand,
+  stored: StoredCommand,
 ): Promise<RecordOutcome> {
   const sender = answerable(command);
   if (!sender || command.size === undefined) return 'invalid';
   const reservation = ctx.assemblyAtFin?.reserve(command.key, command.size);
   let leased = false;
   try {
-    const outcome = await record(ctx, command, command.size, sender, reservation);
+    const outcome = await record(ctx, command, command.size, stored.seq, sender, reservation);
     leased = outcome.leased;
     return outcome.outcome;
   } finally {
@@ -39,6 +34,7 @@ async function record(
   ctx: AssemblerContext,
   command: StreamCommand,
   size: number,
+  seq: number,
   { reply, id }: NonNullable<ReturnType<typeof answerable>>,
   reservation: AtFinReservation | undefined,
 ): Promise<{ outcome: RecordOutcome; leased: boolean }> {
@@ -60,7 +56,7 @@ async function record(
             lease: {
               owner: ctx.owner,
               ttlMs: config.leaseTtl,
-              listSegments: AT_FIN_LISTED_SEGMENTS,
+              listSegments: LISTED_SEGMENTS,
             },
           }
         : {}),
@@ -98,6 +94,7 @@ async function record(
           deaths: result.deaths,
           record: result.record,
           segments: result.segments,
+          finSeq: seq,
         });
       }
       return { outcome: 'ready', leased: true };
