@@ -32,6 +32,10 @@ const HAND_BACK_RETRY_MS = 500;
  */
 export class AssemblyScheduler implements AssemblyAtFin {
   private readonly running = new Map<string, Promise<void>>();
+  /** Keys reserved by a fin's recorder (reserve), not yet leased or given back. */
+  private readonly reserved = new Set<string>();
+  /** Reserved keys requested meanwhile: requested again when the reservation ends unleased. */
+  private readonly requestedWhileReserved = new Set<string>();
   private readonly shutdown = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   /** The sweep in flight, if any. */
@@ -57,7 +61,12 @@ export class AssemblyScheduler implements AssemblyAtFin {
   }
 
   request(key: string): void {
-    if (this.running.has(key)) return;
+    if (this.running.has(key)) {
+      // A segment recorded 'ready' while the fin's script (which saw it not ready) runs: asked
+      // again once that fin gives its reservation back, or it would wait for the fin grace.
+      if (this.reserved.has(key)) this.requestedWhileReserved.add(key);
+      return;
+    }
     if (this.draining || this.running.size >= this.admission.capacity) {
       const deferred: Promise<void> = this.ctx.due
         .scheduleCheck(key, Date.now())
@@ -83,15 +92,20 @@ export class AssemblyScheduler implements AssemblyAtFin {
     if (!admitted) return undefined;
     let ended!: () => void;
     this.track(key, new Promise<void>((resolve) => (ended = resolve)));
+    this.reserved.add(key);
     let settled = false;
     const end = () => {
       if (settled) return;
       settled = true;
+      this.reserved.delete(key);
       this.admission.release(admitted);
       ended();
     };
     return {
       run: (leased) => {
+        // Leased: whatever asked for it meanwhile is this assembly.
+        this.reserved.delete(key);
+        this.requestedWhileReserved.delete(key);
         this.assembleLeasedAtFin(leased)
           .catch((err: unknown) => {
             this.ctx.logger.error(
@@ -114,6 +128,7 @@ export class AssemblyScheduler implements AssemblyAtFin {
       .finally(() => {
         this.running.delete(key);
         this.ctx.metrics.activeAssemblies.set(this.running.size);
+        if (this.requestedWhileReserved.delete(key) && !this.draining) this.request(key);
         // A slot is free: take the next due transfer now, not at the next tick (a burst of
         // small files otherwise drains at one per slot per second).
         if (!this.draining) this.sweep();

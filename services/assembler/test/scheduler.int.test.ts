@@ -96,6 +96,23 @@ describe('AssemblyScheduler', () => {
     expect(calls).toEqual({ acquireLease: 0, segmentPage: 0, get: 1 }); // the test's own get
   });
 
+  it("a request while a fin's reservation is held is not lost when the fin leases nothing", async () => {
+    // A segment recorded 'ready' while its fin's script (which ran first, and saw the bytes
+    // missing) still held the room: without the request kept, the transfer would wait for the
+    // fin grace.
+    const s = await start({ config: { finGrace: 600_000 } });
+    t.ctx.requestAssembly = () => undefined;
+    const transfer = t.transfer();
+    await transfer.upload(testBytes(100));
+    const reservation = s.reserve(transfer.key, 100);
+    expect(reservation).toBeDefined();
+    s.request(transfer.key);
+    reservation?.cancel();
+    await finAnswered(transfer.key);
+    const { location } = (await t.ctx.store.get(transfer.key)) ?? {};
+    expect(t.resultsFor(transfer.key, 'fin')).toEqual([{ reason: 'success', location }]);
+  });
+
   it('a requested assembly gets the record and segment index with its lease', async () => {
     const s = await start();
     const calls = countCalls(['acquireLease', 'segmentPage', 'get']);
