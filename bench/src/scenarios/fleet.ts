@@ -55,7 +55,11 @@ async function runFleet(
   const data = randomBytes(size);
   const checksum = sha256(data);
   // Default settings (MQFT_* in the bench's environment override them, see infra.ts).
-  const stack = await startBenchStack(ctx.infra, { backend: 'file', env });
+  const stack = await startBenchStack(ctx.infra, {
+    backend: 'file',
+    env,
+    ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}),
+  });
   const pids = stackPids(ctx.infra, stack);
   const rss = samplePeakRss(() => pids, 200);
   try {
