@@ -87,6 +87,6 @@ export interface AssemblyAtFin {
 export interface AtFinReservation {
   /** Assembles in the background; the room goes back when it ends. */
   run(leased: LeasedAtFin): void;
-  /** The fin did not lease the transfer: the room goes back. */
+  /** The fin did not lease the transfer: the room goes back (nothing once run() was called). */
   cancel(): void;
 }

@@ -101,8 +101,10 @@ export class AssemblyScheduler implements AssemblyAtFin {
       this.admission.release(admitted);
       ended();
     };
+    let started = false;
     return {
       run: (leased) => {
+        started = true;
         // Leased: whatever asked for it meanwhile is this assembly.
         this.reserved.delete(key);
         this.requestedWhileReserved.delete(key);
@@ -115,7 +117,10 @@ export class AssemblyScheduler implements AssemblyAtFin {
           })
           .finally(end);
       },
-      cancel: end,
+      // After run(), the room is the assembly's until it ends.
+      cancel: () => {
+        if (!started) end();
+      },
     };
   }
 

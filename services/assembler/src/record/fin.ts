@@ -20,13 +20,11 @@ export async function recordFin(
   const sender = answerable(command);
   if (!sender || command.size === undefined) return 'invalid';
   const reservation = ctx.assemblyAtFin?.reserve(command.key, command.size);
-  let leased = false;
   try {
-    const outcome = await record(ctx, command, command.size, stored.seq, sender, reservation);
-    leased = outcome.leased;
-    return outcome.outcome;
+    return await record(ctx, command, command.size, stored.seq, sender, reservation);
   } finally {
-    if (!leased) reservation?.cancel();
+    // Nothing once the assembly runs (the fin leased the transfer).
+    reservation?.cancel();
   }
 }
 
@@ -37,7 +35,7 @@ async function record(
   seq: number,
   { reply, id }: NonNullable<ReturnType<typeof answerable>>,
   reservation: AtFinReservation | undefined,
-): Promise<{ outcome: RecordOutcome; leased: boolean }> {
+): Promise<RecordOutcome> {
   const now = Date.now();
   const { key } = command;
   const { config } = ctx;
@@ -62,59 +60,60 @@ async function record(
         : {}),
     }),
   );
-  const done = (outcome: RecordOutcome) => ({ outcome, leased: false });
   if (!counted) {
     await ctx.sendResult(key, reply, { reason: 'quota_exceeded' });
-    return done('quota_exceeded');
+    return 'quota_exceeded';
   }
   const { result } = counted;
+  if (result.status === 'leased') {
+    if (!reservation) throw new Error(`${key}: leased at fin without a reservation`);
+    try {
+      if (!result.init) await ctx.indexes.indexTransfer(key, now);
+      // The lease watchdog, written before the fin is acked: if this assembler dies holding
+      // the lease, the due index hands the transfer to another (as after acquireLease).
+      await ctx.due.scheduleCheck(key, now + 2 * config.leaseTtl);
+    } finally {
+      // Held now: the assembly runs (or hands the lease back when it fails) whatever comes.
+      reservation.run({
+        lease: result.lease,
+        deaths: result.deaths,
+        record: result.record,
+        segments: result.segments,
+        finSeq: seq,
+      });
+    }
+    return 'ready';
+  }
   // A transfer whose init was recorded was listed then (init's recorder, before its ack).
   if (!('init' in result) || !result.init) await ctx.indexes.indexTransfer(key, now);
   switch (result.status) {
     case 'complete':
       await ctx.sendResult(key, reply, { reason: 'success', location: result.location });
-      return done('complete');
+      return 'complete';
     case 'aborted':
       await ctx.sendResult(key, reply, { reason: 'aborted' });
-      return done('aborted');
+      return 'aborted';
     case 'failed':
       // The transfer ended failed (docs/protocol.md "Failed transfers"): told again, why.
       await ctx.sendResult(key, reply, { reason: failedReason(result.reason) });
-      return done('failed');
-    case 'leased':
-      if (!reservation) throw new Error(`${key}: leased at fin without a reservation`);
-      try {
-        // The lease watchdog, written before the fin is acked: if this assembler dies holding
-        // the lease, the due index hands the transfer to another (as after acquireLease).
-        await ctx.due.scheduleCheck(key, now + 2 * config.leaseTtl);
-      } finally {
-        // Held now: the assembly runs (or hands the lease back when it fails) whatever comes.
-        reservation.run({
-          lease: result.lease,
-          deaths: result.deaths,
-          record: result.record,
-          segments: result.segments,
-          finSeq: seq,
-        });
-      }
-      return { outcome: 'ready', leased: true };
+      return 'failed';
     case 'ready':
       // The watchdog entry hands the transfer to another assembler if this one dies; a look
       // due sooner (a failed attempt's back-off ending) stays.
       await ctx.due.scheduleCheckBy(key, now + config.leaseTtl);
       ctx.requestAssembly(key);
-      return done('ready');
+      return 'ready';
     case 'waiting':
       // From the FIRST fin: a device retransmitting fin (every result timeout while it hears
       // nothing) must not push the check back each time, or the grace never runs out and the
       // device never learns the missing ranges (a Redis failover losing segment records).
       await ctx.due.scheduleCheck(key, (result.finAt ?? now) + config.finGrace);
-      return done('waiting');
+      return 'waiting';
     case 'assembling':
       // Its holder wrote the watchdog entry before its ack; a fin redelivered after a holder
       // died between leasing at fin and that write finds none, and writes it (never later
       // than one already there).
       await ctx.due.scheduleCheckBy(key, now + 2 * config.leaseTtl);
-      return done('assembling');
+      return 'assembling';
   }
 }
