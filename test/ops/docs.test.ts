@@ -27,6 +27,7 @@ import {
 } from '../../services/assembler/src/metrics.js';
 import { LEFTOVER_CHECK_MS, RECENT_PURGE_MS } from '../../services/assembler/src/recent-purges.js';
 import { SWEEP_INTERVAL_MS } from '../../services/assembler/src/scheduler.js';
+import { LISTED_SEGMENTS } from '../../services/assembler/src/segment-snapshot.js';
 import {
   PUBLISH_RETRY_BUDGET_MS,
   SESSION_EXPIRY_SECONDS,
@@ -180,6 +181,7 @@ const CONSTANTS: Record<string, { value: number; namedIn: string[] }> = {
     namedIn: ['docs/internals.md', 'docs/operations.md', 'docs/design.md'],
   },
   PULL_MAX_MESSAGES: { value: PULL_MAX_MESSAGES, namedIn: ['docs/internals.md'] },
+  LISTED_SEGMENTS: { value: LISTED_SEGMENTS, namedIn: ['docs/internals.md'] },
   SWEEP_INTERVAL_MS: {
     value: SWEEP_INTERVAL_MS,
     namedIn: ['docs/internals.md', 'docs/design.md'],

@@ -80,7 +80,12 @@ export async function startAssembler(
   });
 
   const jsm = await jetstreamManager(nc);
-  const purger = new Purger({ jsm, stream: config.stream, logger });
+  const purger = new Purger({
+    jsm,
+    stream: config.stream,
+    logger,
+    replicated: config.streamReplicas > 1,
+  });
   // nats-server may bring back what was purged just before it restarted (see RecentPurges).
   const nats = watchNatsConnection(nc, logger, (connected) => {
     if (connected) purger.repurgeRecent();
@@ -150,6 +155,7 @@ export async function startAssembler(
     owner,
     // Called only once messages flow, after the scheduler below exists.
     requestAssembly: (key) => scheduler.request(key),
+    assemblyAtFin: { reserve: (key, size) => scheduler.reserve(key, size) },
     loadGate,
   };
   purger.startLeftoverChecks();

@@ -122,11 +122,12 @@ export class StateRecovery {
     if (info.state.messages === 0) return 0;
     const last = info.state.last_seq;
     // Replayed commands answer nobody and refuse nothing (an init replayed now was admitted
-    // long ago, whatever the load).
+    // long ago, whatever the load); a replayed fin only records (the assembly is requested).
     const quiet: AssemblerContext = {
       ...this.ctx,
       sendResult: () => Promise.resolve(),
       loadGate: undefined,
+      assemblyAtFin: undefined,
     };
     const consumer = await this.js.consumers.get(config.stream, {
       filter_subjects: commandSubjects(config.stream),
