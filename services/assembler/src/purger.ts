@@ -96,7 +96,8 @@ export class Purger {
 
   /**
    * Checks the transfers purged LEFTOVER_CHECK_MS ago or earlier for messages nats-server kept,
-   * all in one stream info request, and deletes them. Never throws.
+   * all in one stream info request, and deletes them. Never throws: when NATS does not answer
+   * (a leader election, a timeout), the same transfers are checked at the next call.
    */
   async checkLeftovers(now = Date.now()): Promise<void> {
     const keys = this.recentPurges.takeDue(now);
@@ -116,7 +117,12 @@ export class Purger {
         );
       }
     } catch (err) {
-      logger.warn({ err, transfers: keys.length }, 'could not check the stream for leftovers');
+      // Checked at the next round instead (deleting twice is harmless).
+      const givenUp = this.recentPurges.checkFailed(keys, now);
+      logger.warn(
+        { err, transfers: keys.length, givenUp: givenUp.length },
+        'could not check the stream for leftovers; checking again later',
+      );
     }
   }
 
