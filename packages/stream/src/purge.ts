@@ -56,8 +56,13 @@ export async function purgeSubject(
  * or a segment copy, after its delete was acknowledged (test/chaos soak; not reproduced in
  * isolation). Its count for the literal subject said 0 then, while a wildcard filter counted
  * the message and a consumer over the subject delivered it. So one stream info over
- * `wildcard` (the stream's command subjects) tells which of `subjects` still hold messages,
- * and a short-lived consumer finds them. Returns the messages deleted per subject.
+ * `wildcard` (the stream's command subjects) tells which of `subjects` still hold messages;
+ * the stream leader's answers to "next message on the subject" find them, and a short-lived
+ * consumer only what they miss. The consumer is the last resort: nats-server 2.9.10 may place
+ * it on a replica that is down (its creation then times out; seen in test/cluster while a
+ * killed stream leader was away), and most leftovers are plain late copies — a fin the device
+ * repeated, stored just after the transfer's purge walked its subject. Returns the messages
+ * deleted per subject.
  */
 export async function purgeLeftovers(
   jsm: JetStreamManager,
@@ -72,11 +77,30 @@ export async function purgeLeftovers(
   for (const subject of subjects) {
     const left = counts[subject] ?? 0;
     if (left === 0) continue;
-    const seqs = await storedSequences(jsm, stream, subject, left);
+    let seqs = await leaderSequences(jsm, stream, subject, left);
+    if (seqs.length < left) seqs = await storedSequences(jsm, stream, subject, left);
     await deleteAll(jsm, stream, seqs);
     deleted.set(subject, seqs.length);
   }
   return deleted;
+}
+
+/** Up to `count` sequences stored on `subject`, as the stream leader finds them. */
+async function leaderSequences(
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+  count: number,
+): Promise<number[]> {
+  const seqs: number[] = [];
+  for (let from = 1; seqs.length < count;) {
+    const request = { seq: from, next_by_subj: subject }; // as in purgeSubject
+    const msg = await jsm.streams.getMessage(stream, request);
+    if (msg === null) break;
+    seqs.push(msg.seq);
+    from = msg.seq + 1;
+  }
+  return seqs;
 }
 
 /** Up to `count` sequences stored on `subject`, read by a short-lived consumer. */

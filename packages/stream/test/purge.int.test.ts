@@ -63,4 +63,20 @@ describe('deleting a transfer’s messages on a real JetStream', () => {
       0,
     );
   });
+
+  it('purgeLeftovers finds plain leftovers without a consumer (2.9.10 may place one on a replica that is down)', async () => {
+    const created: string[] = [];
+    const advisories = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.CREATED.${stream}.>`, {
+      callback: (_err, msg) => created.push(msg.subject),
+    });
+    try {
+      await publish('c3.x', 2);
+      const deleted = await purgeLeftovers(jsm, stream, `ft.${stream}.cmd.>`, [subject('c3.x')]);
+      expect(Object.fromEntries(deleted)).toEqual({ [subject('c3.x')]: 2 });
+      await nc.flush();
+      expect(created).toEqual([]);
+    } finally {
+      advisories.unsubscribe();
+    }
+  });
 });
