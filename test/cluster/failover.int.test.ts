@@ -171,12 +171,31 @@ describe('failover on the production topology', () => {
       cluster?.leader !== undefined &&
       cluster.replicas?.length === env.nats.nodes.length - 1 &&
       cluster.replicas.every((peer) => peer.current && !peer.offline);
+    // What the last poll saw, for the timeout's message: which group is not whole, and why.
+    const seen: Record<string, unknown> = {};
+    const describe = (cluster: ClusterInfo | undefined) => ({
+      leader: cluster?.leader,
+      replicas: cluster?.replicas?.map(({ name, current, offline, lag, active }) => ({
+        name,
+        current,
+        offline,
+        lag,
+        active,
+      })),
+    });
     await waitFor(
-      async () =>
-        whole((await quick.streams.info(env.stream)).cluster) &&
-        whole((await quick.consumers.info(env.stream, 'assembler-headers')).cluster),
+      async () => {
+        for (const group of Object.keys(seen)) delete seen[group];
+        const stream = (await quick.streams.info(env.stream)).cluster;
+        seen.stream = describe(stream);
+        const consumer = (await quick.consumers.info(env.stream, 'assembler-headers')).cluster;
+        seen.consumer = describe(consumer);
+        return whole(stream) && whole(consumer);
+      },
       { timeoutMs: 30_000, intervalMs: 100, what: 'all stream and consumer replicas current' },
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last seen: ${JSON.stringify(seen)}`, { cause: err });
+    });
   };
 
   const scenarios: [number, Chaos][] = SEEDS.flatMap((seed) =>
