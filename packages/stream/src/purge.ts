@@ -126,7 +126,11 @@ async function storedSequences(
 
 /**
  * Deletes one stream message (without erasing its bytes); a message that is gone already
- * (another replica's purge, max_age) counts as deleted. Throws when the stream did not answer.
+ * (another replica's purge, max_age: "no message found", "sequence N not found") counts as
+ * deleted. Throws when the
+ * stream did not answer, and on "stream not found" (JetStream error 10059): the stream exists
+ * (mqft never deletes it), so that answer is the cluster not knowing it for a moment (a meta
+ * leader elected a moment ago), not the message gone; the caller retries.
  */
 export async function deleteStreamMessage(
   jsm: JetStreamManager,
@@ -134,7 +138,7 @@ export async function deleteStreamMessage(
   seq: number,
 ): Promise<void> {
   await jsm.streams.deleteMessage(stream, seq, false).catch((err: unknown) => {
-    if (/no message found|not found/i.test(String(err))) return false;
+    if (/no message found|sequence \d+ not found/i.test(String(err))) return false;
     throw err;
   });
 }

@@ -7,7 +7,7 @@ import {
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { sharedNatsUrl, uniqueName } from '@mqft/test-support';
-import { purgeLeftovers, purgeSubject } from '../src/index.js';
+import { deleteStreamMessage, purgeLeftovers, purgeSubject } from '../src/index.js';
 
 describe('deleting a transfer’s messages on a real JetStream', () => {
   let nc: NatsConnection;
@@ -64,10 +64,20 @@ describe('deleting a transfer’s messages on a real JetStream', () => {
     );
   });
 
+  it('deleteStreamMessage counts a message gone already as deleted, an unknown stream not', async () => {
+    const [seq] = await publish('c4.x', 1);
+    await deleteStreamMessage(jsm, stream, seq as number);
+    await deleteStreamMessage(jsm, stream, seq as number); // "no message found": done already
+    // What a cluster may answer for a moment after a restart: the delete did not happen.
+    await expect(deleteStreamMessage(jsm, uniqueName('NOSUCH'), 1)).rejects.toThrow(
+      /stream not found/,
+    );
+  });
+
   it('purgeLeftovers finds plain leftovers without a consumer (2.9.10 may place one on a replica that is down)', async () => {
     const created: string[] = [];
     const advisories = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.CREATED.${stream}.>`, {
-      callback: (_err, msg) => created.push(msg.subject),
+      callback: (_err, msg) => void created.push(msg.subject),
     });
     try {
       await publish('c3.x', 2);
