@@ -103,8 +103,17 @@ export class Purger {
     const keys = this.recentPurges.takeDue(now);
     if (keys.length === 0) return;
     const { jsm, stream, logger } = this.options;
+    const keyOf = (subject: string) => subject.slice(commandSubject(stream, '').length);
+    // Checked at the next round instead (deleting twice is harmless).
+    const again = (failed: readonly string[], err?: unknown) => {
+      const givenUp = this.recentPurges.checkFailed(failed, now);
+      logger.warn(
+        { err, transfers: failed.length, givenUp: givenUp.length },
+        'could not check the stream for leftovers; checking again later',
+      );
+    };
     try {
-      const deleted = await purgeLeftovers(
+      const { deleted, failed } = await purgeLeftovers(
         jsm,
         stream,
         commandSubjects(stream),
@@ -112,17 +121,13 @@ export class Purger {
       );
       for (const [subject, count] of deleted) {
         logger.warn(
-          { key: subject.slice(commandSubject(stream, '').length), deleted: count },
+          { key: keyOf(subject), deleted: count },
           'purged messages were still in the stream; deleted again',
         );
       }
+      if (failed.length > 0) again(failed.map(keyOf));
     } catch (err) {
-      // Checked at the next round instead (deleting twice is harmless).
-      const givenUp = this.recentPurges.checkFailed(keys, now);
-      logger.warn(
-        { err, transfers: keys.length, givenUp: givenUp.length },
-        'could not check the stream for leftovers; checking again later',
-      );
+      again(keys, err);
     }
   }
 
