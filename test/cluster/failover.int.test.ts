@@ -174,7 +174,7 @@ describe('failover on the production topology', () => {
       cluster.replicas?.length === env.nats.nodes.length - 1 &&
       cluster.replicas.every((peer) => peer.current && !peer.offline);
     // What the last poll saw, for the timeout's message: which group is not whole, and why.
-    const seen: Record<string, unknown> = {};
+    const seen: Partial<Record<'stream' | 'consumer', ClusterInfo>> = {};
     const describe = (cluster: ClusterInfo | undefined) => ({
       leader: cluster?.leader,
       replicas: cluster?.replicas?.map(({ name, current, offline, lag, active }) => ({
@@ -185,18 +185,42 @@ describe('failover on the production topology', () => {
         active,
       })),
     });
-    await waitFor(
-      async () => {
-        for (const group of Object.keys(seen)) delete seen[group];
-        const stream = (await quick.streams.info(env.stream)).cluster;
-        seen.stream = describe(stream);
-        const consumer = (await quick.consumers.info(env.stream, 'assembler-headers')).cluster;
-        seen.consumer = describe(consumer);
-        return whole(stream) && whole(consumer);
-      },
-      { timeoutMs: 30_000, intervalMs: 100, what: 'all stream and consumer replicas current' },
-    ).catch((err: Error) => {
-      throw new Error(`${err.message}; last seen: ${JSON.stringify(seen)}`, { cause: err });
+    const waitWhole = (timeoutMs: number) =>
+      waitFor(
+        async () => {
+          delete seen.stream;
+          delete seen.consumer;
+          seen.stream = (await quick.streams.info(env.stream)).cluster;
+          seen.consumer = (await quick.consumers.info(env.stream, 'assembler-headers')).cluster;
+          return whole(seen.stream) && whole(seen.consumer);
+        },
+        { timeoutMs, intervalMs: 100, what: 'all stream and consumer replicas current' },
+      );
+    try {
+      await waitWhole(20_000);
+      return;
+    } catch {
+      // Below: one more restart of a node whose replica stayed behind.
+    }
+    // nats-server 2.9.10 (docs/reliability.md, "Found, not fixed"): now and then the restarted
+    // node's replica of the assembler consumer never rejoins its group (its `active` grows
+    // from the kill on, its lag with every ack; seen for 150 s). Restarting that node again is
+    // the operator's remedy (docs/operations.md); the run then tests one failure as intended.
+    const behind = new Set(
+      [seen.stream, seen.consumer].flatMap((cluster) =>
+        (cluster?.replicas ?? []).filter((p) => !p.current && !p.offline).map((p) => p.name),
+      ),
+    );
+    const stuck = env.nats.nodes.filter((_, i) => [...behind].some((n) => n.endsWith(`_n${i}`)));
+    console.log(
+      `heal: replicas behind after 20 s, restarting ${[...behind].join(', ') || 'none'}: ` +
+        JSON.stringify({ stream: describe(seen.stream), consumer: describe(seen.consumer) }),
+    );
+    for (const node of stuck) await node.restart();
+    await env.nats.waitJetStream();
+    await waitWhole(30_000).catch((err: Error) => {
+      const last = { stream: describe(seen.stream), consumer: describe(seen.consumer) };
+      throw new Error(`${err.message}; last seen: ${JSON.stringify(last)}`, { cause: err });
     });
   };
 
