@@ -53,7 +53,7 @@ export interface ClusterEnv {
   streamLeftovers(): Promise<Record<string, number>>;
   /**
    * The counts of {@link streamLeftovers} for `keys`, each checked by reading the messages:
-   * `left` what can be read (the leader's walk over the subject, else a consumer over it),
+   * `left` what can be read (the leader's walk over the subject, else direct gets over it),
    * `ghosts` a count nothing can read — nats-server 2.9.10's subject state gone stale after a
    * restart (seen in failover runs: count 1, the walk and a consumer find nothing), which no
    * consumer would ever deliver.
@@ -204,20 +204,19 @@ export async function startClusterEnv(opts: ClusterEnvOptions = {}): Promise<Clu
         seq = msg.seq + 1;
       }
     };
-    /** How many messages a consumer over `subject` gets (at most `count`, within 1 s). */
-    const consumerReads = async (subject: string, count: number): Promise<number> => {
-      const consumer = await jsm.jetstream().consumers.get(stream, { filter_subjects: subject });
+    /**
+     * How many messages on `subject` direct gets find (any replica may answer: one that kept a
+     * message the leader deleted). No consumer: created while a node is down, 2.9.10 places it
+     * there, and such consumers preceded every stranded consumer replica (docs/reliability.md).
+     */
+    const directReads = async (subject: string): Promise<number> => {
       let read = 0;
-      try {
-        const batch = await consumer.fetch({ max_messages: count, expires: 1_000 });
-        for await (const msg of batch) {
-          read++;
-          if (msg.info.pending === 0) break;
-        }
-      } finally {
-        await consumer.delete().catch(() => undefined);
+      for (let seq = 1; ;) {
+        const msg = await jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
+        if (!msg) return read;
+        read++;
+        seq = msg.seq + 1;
       }
-      return read;
     };
     const readableLeftovers = async (keys: ReadonlySet<string>) => {
       const left: Record<string, number> = {};
@@ -225,8 +224,7 @@ export async function startClusterEnv(opts: ClusterEnvOptions = {}): Promise<Clu
       for (const [key, count] of Object.entries(await streamLeftovers())) {
         if (!keys.has(key)) continue;
         const read =
-          (await streamMessages(key)).length ||
-          (await consumerReads(`ft.${stream}.cmd.${key}`, count));
+          (await streamMessages(key)).length || (await directReads(`ft.${stream}.cmd.${key}`));
         if (read > 0) left[key] = count;
         else ghosts[key] = count;
       }

@@ -55,15 +55,18 @@ export async function purgeSubject(
  * kept (or brought back) a deleted message about once in ten chaos runs — a transfer's own fin
  * or a segment copy, after its delete was acknowledged (test/chaos soak; not reproduced in
  * isolation). Its count for the literal subject said 0 then, while a wildcard filter counted
- * the message and a consumer over the subject delivered it. So one stream info over
- * `wildcard` (the stream's command subjects) tells which of `subjects` still hold messages;
- * the stream leader's answers to "next message on the subject" find them, and a short-lived
- * consumer only what they miss. The consumer is the last resort: nats-server 2.9.10 may place
- * it on a replica that is down (its creation then times out; seen in test/cluster while a
- * killed stream leader was away), and most leftovers are plain late copies — a fin the device
- * repeated, stored just after the transfer's purge walked its subject. A count that neither
- * finds is nats-server 2.9.10's subject state gone stale (seen after a restart: count 1, no
- * message to read, to delete or to deliver); nothing is deleted then.
+ * the message. So one stream info over `wildcard` (the stream's command subjects) tells which
+ * of `subjects` still hold messages; the stream leader's answers to "next message on the
+ * subject" find them, then direct gets (any replica answers: one that kept a message the
+ * leader deleted) what the leader's miss. Most leftovers are plain late copies — a fin the
+ * device repeated, stored just after the transfer's purge walked its subject.
+ *
+ * No consumer: a consumer created while a replica is down is placed on it by nats-server
+ * 2.9.10 (its creation times out), and consumers created and deleted while a node is down
+ * were present in every failover run in which that node's replica of the assemblers' consumer
+ * never rejoined after its restart (docs/reliability.md). A count nothing finds is the server's
+ * subject state gone stale (seen after a restart: count 1, no message to read or to deliver);
+ * nothing is deleted then.
  *
  * Returns the messages deleted per subject (those with any), and the subjects whose check
  * failed (NATS did not answer for them; the others are done). Throws only when the stream
@@ -80,12 +83,15 @@ export async function purgeLeftovers(
   if (subjects.length === 0) return { deleted, failed };
   const info = await jsm.streams.info(stream, { subjects_filter: wildcard });
   const counts = info.state.subjects ?? {};
+  // next_by_subj: the client's type for the leader's get lacks it; nats-server 2.9 takes it.
+  const leader = (request: NextBySubject) => jsm.streams.getMessage(stream, request);
+  const anyReplica = (request: NextBySubject) => jsm.direct.getMessage(stream, request);
   for (const subject of subjects) {
     const left = counts[subject] ?? 0;
     if (left === 0) continue;
     try {
-      let seqs = await leaderSequences(jsm, stream, subject, left);
-      if (seqs.length < left) seqs = await storedSequences(jsm, stream, subject, left);
+      let seqs = await storedSequences(leader, subject, left);
+      if (seqs.length < left) seqs = await storedSequences(anyReplica, subject, left);
       await deleteAll(jsm, stream, seqs);
       if (seqs.length > 0) deleted.set(subject, seqs.length);
     } catch {
@@ -95,41 +101,24 @@ export async function purgeLeftovers(
   return { deleted, failed };
 }
 
-/** Up to `count` sequences stored on `subject`, as the stream leader finds them. */
-async function leaderSequences(
-  jsm: JetStreamManager,
-  stream: string,
+/** A message request: the first message on `next_by_subj` from sequence `seq` on. */
+interface NextBySubject {
+  seq: number;
+  next_by_subj: string;
+}
+
+/** Up to `count` sequences stored on `subject`, as `get` (the leader, or any replica) finds them. */
+async function storedSequences(
+  get: (request: NextBySubject) => Promise<{ seq: number } | null>,
   subject: string,
   count: number,
 ): Promise<number[]> {
   const seqs: number[] = [];
   for (let from = 1; seqs.length < count;) {
-    const request = { seq: from, next_by_subj: subject }; // as in purgeSubject
-    const msg = await jsm.streams.getMessage(stream, request);
+    const msg = await get({ seq: from, next_by_subj: subject });
     if (msg === null) break;
     seqs.push(msg.seq);
     from = msg.seq + 1;
-  }
-  return seqs;
-}
-
-/** Up to `count` sequences stored on `subject`, read by a short-lived consumer. */
-async function storedSequences(
-  jsm: JetStreamManager,
-  stream: string,
-  subject: string,
-  count: number,
-): Promise<number[]> {
-  const consumer = await jsm.jetstream().consumers.get(stream, { filter_subjects: subject });
-  const seqs: number[] = [];
-  try {
-    const batch = await consumer.fetch({ max_messages: count, expires: 2_000 });
-    for await (const msg of batch) {
-      seqs.push(msg.seq);
-      if (msg.info.pending === 0) break;
-    }
-  } finally {
-    await consumer.delete().catch(() => undefined);
   }
   return seqs;
 }
