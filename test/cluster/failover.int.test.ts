@@ -185,40 +185,16 @@ describe('failover on the production topology', () => {
         active,
       })),
     });
-    const waitWhole = (timeoutMs: number) =>
-      waitFor(
-        async () => {
-          delete seen.stream;
-          delete seen.consumer;
-          seen.stream = (await quick.streams.info(env.stream)).cluster;
-          seen.consumer = (await quick.consumers.info(env.stream, 'assembler-headers')).cluster;
-          return whole(seen.stream) && whole(seen.consumer);
-        },
-        { timeoutMs, intervalMs: 100, what: 'all stream and consumer replicas current' },
-      );
-    try {
-      await waitWhole(20_000);
-      return;
-    } catch {
-      // Below: one more restart of a node whose replica stayed behind.
-    }
-    // nats-server 2.9.10 (docs/reliability.md, "Found, not fixed"): now and then the restarted
-    // node's replica of the assembler consumer never rejoins its group (its `active` grows
-    // from the kill on, its lag with every ack; seen for 150 s). Restarting that node again is
-    // the operator's remedy (docs/operations.md); the run then tests one failure as intended.
-    const behind = new Set(
-      [seen.stream, seen.consumer].flatMap((cluster) =>
-        (cluster?.replicas ?? []).filter((p) => !p.current && !p.offline).map((p) => p.name),
-      ),
-    );
-    const stuck = env.nats.nodes.filter((_, i) => [...behind].some((n) => n.endsWith(`_n${i}`)));
-    console.log(
-      `heal: replicas behind after 20 s, restarting ${[...behind].join(', ') || 'none'}: ` +
-        JSON.stringify({ stream: describe(seen.stream), consumer: describe(seen.consumer) }),
-    );
-    for (const node of stuck) await node.restart();
-    await env.nats.waitJetStream();
-    await waitWhole(30_000).catch((err: Error) => {
+    await waitFor(
+      async () => {
+        delete seen.stream;
+        delete seen.consumer;
+        seen.stream = (await quick.streams.info(env.stream)).cluster;
+        seen.consumer = (await quick.consumers.info(env.stream, 'assembler-headers')).cluster;
+        return whole(seen.stream) && whole(seen.consumer);
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'all stream and consumer replicas current' },
+    ).catch((err: Error) => {
       const last = { stream: describe(seen.stream), consumer: describe(seen.consumer) };
       throw new Error(`${err.message}; last seen: ${JSON.stringify(last)}`, { cause: err });
     });
