@@ -39,8 +39,9 @@ export class Purger {
   /**
    * The transfer is complete (and no longer leased), so nothing would purge its segments later:
    * a NATS outage here must not leave them in the stream until max_age (found by test/chaos,
-   * nats-restart). Retried for a while; a failure after that is logged, not thrown. `seqs` are
-   * the stream sequences of its segments (deleted without looking them up).
+   * nats-restart). Retried for a while; a failure after that is logged, not thrown, and left to
+   * the leftover checks. `seqs` are the stream sequences of its segments (deleted without
+   * looking them up).
    */
   async purgeCompleted(key: string, seqs: readonly number[] = []): Promise<void> {
     const { jsm, stream, logger } = this.options;
@@ -52,7 +53,13 @@ export class Purger {
         return;
       } catch (err) {
         if (attempt >= this.attempts) {
-          logger.warn({ err, key }, 'segments of a complete transfer not purged');
+          // A stream leader election can outlast the attempts (seen: 23 s on 2 loaded cores):
+          // the leftover check (and a reconnect) takes it over, for RECENT_PURGE_MS.
+          this.recentPurges.remember(key);
+          logger.warn(
+            { err, key },
+            'segments of a complete transfer not purged; checking again later',
+          );
           return;
         }
         await sleep(this.retryMs);
