@@ -49,8 +49,19 @@ export interface ClusterEnv {
   readonly redisClient: Cluster;
   /** Keys under the prefix matching `pattern` (glob after the prefix), from every master. */
   keys(pattern: string): Promise<string[]>;
-  /** Command messages still in the stream, per transfer key. */
+  /** Command messages still in the stream, per transfer key, as the stream's subject counts say. */
   streamLeftovers(): Promise<Record<string, number>>;
+  /**
+   * The counts of {@link streamLeftovers} for `keys`, each checked by reading the messages:
+   * `left` what can be read (the leader's walk over the subject, else direct gets over it),
+   * `ghosts` a count nothing can read — nats-server 2.9.10's subject state gone stale after a
+   * restart (seen in failover runs: count 1, the walk and a consumer find nothing), which no
+   * consumer would ever deliver.
+   */
+  readableLeftovers(keys: ReadonlySet<string>): Promise<{
+    left: Record<string, number>;
+    ghosts: Record<string, number>;
+  }>;
   /** One transfer's command messages in the stream, as the stream's leader has them. */
   streamMessages(key: string): Promise<{ seq: number; kind: string; time: string }[]>;
   /** Every stored file under the storage root (relative paths; manifests left out). */
@@ -193,6 +204,32 @@ export async function startClusterEnv(opts: ClusterEnvOptions = {}): Promise<Clu
         seq = msg.seq + 1;
       }
     };
+    /**
+     * How many messages on `subject` direct gets find (any replica may answer: one that kept a
+     * message the leader deleted). No consumer: created while a node is down, 2.9.10 places it
+     * there, and such consumers preceded every stranded consumer replica (docs/reliability.md).
+     */
+    const directReads = async (subject: string): Promise<number> => {
+      let read = 0;
+      for (let seq = 1; ;) {
+        const msg = await jsm.direct.getMessage(stream, { seq, next_by_subj: subject });
+        if (!msg) return read;
+        read++;
+        seq = msg.seq + 1;
+      }
+    };
+    const readableLeftovers = async (keys: ReadonlySet<string>) => {
+      const left: Record<string, number> = {};
+      const ghosts: Record<string, number> = {};
+      for (const [key, count] of Object.entries(await streamLeftovers())) {
+        if (!keys.has(key)) continue;
+        const read =
+          (await streamMessages(key)).length || (await directReads(`ft.${stream}.cmd.${key}`));
+        if (read > 0) left[key] = count;
+        else ghosts[key] = count;
+      }
+      return { left, ghosts };
+    };
     const copyLogs = async (to: string) => {
       await mkdir(to, { recursive: true });
       const services = [
@@ -225,6 +262,7 @@ export async function startClusterEnv(opts: ClusterEnvOptions = {}): Promise<Clu
       redisClient,
       keys,
       streamLeftovers,
+      readableLeftovers,
       streamMessages,
       storedFiles,
       copyLogs,

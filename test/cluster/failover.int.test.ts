@@ -63,6 +63,8 @@ interface Measured {
   recoveredMs?: number;
   /** Kill → every upload done. */
   doneMs: number;
+  /** Subject counts of this run's transfers that no read could confirm (stale server state). */
+  ghostCounts?: Record<string, number>;
 }
 
 const measured: Measured[] = [];
@@ -171,12 +173,31 @@ describe('failover on the production topology', () => {
       cluster?.leader !== undefined &&
       cluster.replicas?.length === env.nats.nodes.length - 1 &&
       cluster.replicas.every((peer) => peer.current && !peer.offline);
+    // What the last poll saw, for the timeout's message: which group is not whole, and why.
+    const seen: Partial<Record<'stream' | 'consumer', ClusterInfo>> = {};
+    const describe = (cluster: ClusterInfo | undefined) => ({
+      leader: cluster?.leader,
+      replicas: cluster?.replicas?.map(({ name, current, offline, lag, active }) => ({
+        name,
+        current,
+        offline,
+        lag,
+        active,
+      })),
+    });
     await waitFor(
-      async () =>
-        whole((await quick.streams.info(env.stream)).cluster) &&
-        whole((await quick.consumers.info(env.stream, 'assembler-headers')).cluster),
+      async () => {
+        delete seen.stream;
+        delete seen.consumer;
+        seen.stream = (await quick.streams.info(env.stream)).cluster;
+        seen.consumer = (await quick.consumers.info(env.stream, 'assembler-headers')).cluster;
+        return whole(seen.stream) && whole(seen.consumer);
+      },
       { timeoutMs: 30_000, intervalMs: 100, what: 'all stream and consumer replicas current' },
-    );
+    ).catch((err: Error) => {
+      const last = { stream: describe(seen.stream), consumer: describe(seen.consumer) };
+      throw new Error(`${err.message}; last seen: ${JSON.stringify(last)}`, { cause: err });
+    });
   };
 
   const scenarios: [number, Chaos][] = SEEDS.flatMap((seed) =>
@@ -211,8 +232,14 @@ describe('failover on the production topology', () => {
       const keys = new Set(
         items.map((item, n) => transferKey({ clientId: ids[n] as string, fileId: item.fileId })),
       );
-      const leftoverMessages = async () =>
-        Object.entries(await env.streamLeftovers()).filter(([key]) => keys.has(key));
+      // Counts nothing can read are nats-server's stale subject state, not messages: reported
+      // with the measurements, not failed (see env.readableLeftovers).
+      let ghosts: Record<string, number> = {};
+      const leftoverMessages = async () => {
+        const found = await env.readableLeftovers(keys);
+        ghosts = found.ghosts;
+        return Object.entries(found.left);
+      };
       let killed: (() => void) | undefined;
       const reached = new Promise<void>((resolve) => (killed = resolve));
       const uploads = items.map((item, n) => {
@@ -280,9 +307,11 @@ describe('failover on the production topology', () => {
           segs: await env.keys('ft:*:segs'),
           leases: await env.keys('ft:*:lease'),
           messages: Object.fromEntries(await leftoverMessages()),
+          ghosts,
         };
         throw new Error(`${err.message}: ${JSON.stringify(left)}`);
       });
+      if (Object.keys(ghosts).length > 0) record.ghostCounts = ghosts;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (process.env.MQFT_CLUSTER_DEBUG) {

@@ -61,54 +61,81 @@ export async function purgeSubject(
  * kept (or brought back) a deleted message about once in ten chaos runs — a transfer's own fin
  * or a segment copy, after its delete was acknowledged (test/chaos soak; not reproduced in
  * isolation). Its count for the literal subject said 0 then, while a wildcard filter counted
- * the message and a consumer over the subject delivered it. So one stream info over
- * `wildcard` (the stream's command subjects) tells which of `subjects` still hold messages,
- * and a short-lived consumer finds them. Returns the messages deleted per subject.
+ * the message. So one stream info over `wildcard` (the stream's command subjects) tells which
+ * of `subjects` still hold messages; the stream leader's answers to "next message on the
+ * subject" find them, then direct gets (any replica answers: one that kept a message the
+ * leader deleted) what the leader's miss. Most leftovers are plain late copies — a fin the
+ * device repeated, stored just after the transfer's purge walked its subject.
+ *
+ * No consumer: a consumer created while a replica is down is placed on it by nats-server
+ * 2.9.10 (its creation times out), and consumers created and deleted while a node is down
+ * were present in every failover run in which that node's replica of the assemblers' consumer
+ * never rejoined after its restart (docs/reliability.md). A count nothing finds is the server's
+ * subject state gone stale (seen after a restart: count 1, no message to read or to deliver);
+ * nothing is deleted then.
+ *
+ * Returns the messages deleted per subject (those with any), and the subjects whose check
+ * failed (NATS did not answer for them; the others are done). Throws only when the stream
+ * info fails, i.e. nothing was checked.
  */
 export async function purgeLeftovers(
   jsm: JetStreamManager,
   stream: string,
   wildcard: string,
   subjects: readonly string[],
-): Promise<Map<string, number>> {
+): Promise<{ deleted: Map<string, number>; failed: string[] }> {
   const deleted = new Map<string, number>();
-  if (subjects.length === 0) return deleted;
+  const failed: string[] = [];
+  if (subjects.length === 0) return { deleted, failed };
   const info = await jsm.streams.info(stream, { subjects_filter: wildcard });
   const counts = info.state.subjects ?? {};
+  // next_by_subj: the client's type for the leader's get lacks it; nats-server 2.9 takes it.
+  const leader = (request: NextBySubject) => jsm.streams.getMessage(stream, request);
+  const anyReplica = (request: NextBySubject) => jsm.direct.getMessage(stream, request);
   for (const subject of subjects) {
     const left = counts[subject] ?? 0;
     if (left === 0) continue;
-    const seqs = await storedSequences(jsm, stream, subject, left);
-    await deleteAll(jsm, stream, seqs);
-    deleted.set(subject, seqs.length);
+    try {
+      let seqs = await storedSequences(leader, subject, left);
+      if (seqs.length < left) seqs = await storedSequences(anyReplica, subject, left);
+      await deleteAll(jsm, stream, seqs);
+      if (seqs.length > 0) deleted.set(subject, seqs.length);
+    } catch {
+      failed.push(subject);
+    }
   }
-  return deleted;
+  return { deleted, failed };
 }
 
-/** Up to `count` sequences stored on `subject`, read by a short-lived consumer. */
+/** A message request: the first message on `next_by_subj` from sequence `seq` on. */
+interface NextBySubject {
+  seq: number;
+  next_by_subj: string;
+}
+
+/** Up to `count` sequences stored on `subject`, as `get` (the leader, or any replica) finds them. */
 async function storedSequences(
-  jsm: JetStreamManager,
-  stream: string,
+  get: (request: NextBySubject) => Promise<{ seq: number } | null>,
   subject: string,
   count: number,
 ): Promise<number[]> {
-  const consumer = await jsm.jetstream().consumers.get(stream, { filter_subjects: subject });
   const seqs: number[] = [];
-  try {
-    const batch = await consumer.fetch({ max_messages: count, expires: 2_000 });
-    for await (const msg of batch) {
-      seqs.push(msg.seq);
-      if (msg.info.pending === 0) break;
-    }
-  } finally {
-    await consumer.delete().catch(() => undefined);
+  for (let from = 1; seqs.length < count;) {
+    const msg = await get({ seq: from, next_by_subj: subject });
+    if (msg === null) break;
+    seqs.push(msg.seq);
+    from = msg.seq + 1;
   }
   return seqs;
 }
 
 /**
  * Deletes one stream message (without erasing its bytes); a message that is gone already
- * (another replica's purge, max_age) counts as deleted. Throws when the stream did not answer.
+ * (another replica's purge, max_age: "no message found", "sequence N not found") counts as
+ * deleted. Throws when the
+ * stream did not answer, and on "stream not found" (JetStream error 10059): the stream exists
+ * (mqft never deletes it), so that answer is the cluster not knowing it for a moment (a meta
+ * leader elected a moment ago), not the message gone; the caller retries.
  */
 export async function deleteStreamMessage(
   jsm: JetStreamManager,
@@ -116,7 +143,7 @@ export async function deleteStreamMessage(
   seq: number,
 ): Promise<void> {
   await jsm.streams.deleteMessage(stream, seq, false).catch((err: unknown) => {
-    if (/no message found|not found/i.test(String(err))) return false;
+    if (/no message found|sequence \d+ not found/i.test(String(err))) return false;
     throw err;
   });
 }

@@ -44,8 +44,9 @@ export class Purger {
   /**
    * The transfer is complete (and no longer leased), so nothing would purge its segments later:
    * a NATS outage here must not leave them in the stream until max_age (found by test/chaos,
-   * nats-restart). Retried for a while; a failure after that is logged, not thrown. `seqs` are
-   * the stream sequences of its segments (deleted without looking them up).
+   * nats-restart). Retried for a while; a failure after that is logged, not thrown, and left to
+   * the leftover checks. `seqs` are the stream sequences of its segments (deleted without
+   * looking them up).
    */
   async purgeCompleted(key: string, seqs: readonly number[] = []): Promise<void> {
     const { jsm, stream, logger } = this.options;
@@ -57,7 +58,13 @@ export class Purger {
         return;
       } catch (err) {
         if (attempt >= this.attempts) {
-          logger.warn({ err, key }, 'segments of a complete transfer not purged');
+          // A stream leader election can outlast the attempts (seen: 23 s on 2 loaded cores):
+          // the leftover check (and a reconnect) takes it over, for RECENT_PURGE_MS.
+          this.recentPurges.remember(key);
+          logger.warn(
+            { err, key },
+            'segments of a complete transfer not purged; checking again later',
+          );
           return;
         }
         await sleep(this.retryMs);
@@ -101,14 +108,24 @@ export class Purger {
 
   /**
    * Checks the transfers purged LEFTOVER_CHECK_MS ago or earlier for messages nats-server kept,
-   * all in one stream info request, and deletes them. Never throws.
+   * all in one stream info request, and deletes them. Never throws: when NATS does not answer
+   * (a leader election, a timeout), the same transfers are checked at the next call.
    */
   async checkLeftovers(now = Date.now()): Promise<void> {
     const keys = this.recentPurges.takeDue(now);
     if (keys.length === 0) return;
     const { jsm, stream, logger } = this.options;
+    const keyOf = (subject: string) => subject.slice(commandSubject(stream, '').length);
+    // Checked at the next round instead (deleting twice is harmless).
+    const again = (failed: readonly string[], err?: unknown) => {
+      const givenUp = this.recentPurges.checkFailed(failed, now);
+      logger.warn(
+        { err, transfers: failed.length, givenUp: givenUp.length },
+        'could not check the stream for leftovers; checking again later',
+      );
+    };
     try {
-      const deleted = await purgeLeftovers(
+      const { deleted, failed } = await purgeLeftovers(
         jsm,
         stream,
         commandSubjects(stream),
@@ -116,12 +133,13 @@ export class Purger {
       );
       for (const [subject, count] of deleted) {
         logger.warn(
-          { key: subject.slice(commandSubject(stream, '').length), deleted: count },
+          { key: keyOf(subject), deleted: count },
           'purged messages were still in the stream; deleted again',
         );
       }
+      if (failed.length > 0) again(failed.map(keyOf));
     } catch (err) {
-      logger.warn({ err, transfers: keys.length }, 'could not check the stream for leftovers');
+      again(keys, err);
     }
   }
 

@@ -31,7 +31,10 @@ export class RecentPurges {
     return [...this.purgedAt].filter(([, at]) => now - at <= RECENT_PURGE_MS).map(([k]) => k);
   }
 
-  /** Keys purged LEFTOVER_CHECK_MS ago or earlier and not checked yet; they count as checked. */
+  /**
+   * Keys purged LEFTOVER_CHECK_MS ago or earlier and not checked yet; they count as checked
+   * (a check that could not be done gives them back: {@link checkFailed}).
+   */
   takeDue(now = Date.now()): string[] {
     const due: string[] = [];
     for (const [key, at] of this.unchecked) {
@@ -40,5 +43,28 @@ export class RecentPurges {
       this.unchecked.delete(key);
     }
     return due;
+  }
+
+  /**
+   * The leftover check of `keys` (from {@link takeDue}) failed, e.g. NATS did not answer while
+   * the stream elected a leader: they are due again at once, ahead of the keys still waiting.
+   * Dropping them would leave a message nats-server kept in the stream until max_age. Like the
+   * purges redone after a reconnect, only purges of the last RECENT_PURGE_MS come back: a
+   * check deletes whatever the subject holds, and a much later upload may reuse the file id.
+   * Returns the keys given up.
+   */
+  checkFailed(keys: readonly string[], now = Date.now()): string[] {
+    const again: [string, number][] = [];
+    const givenUp: string[] = [];
+    for (const key of keys) {
+      const at = this.purgedAt.get(key);
+      if (this.unchecked.has(key)) continue; // purged again meanwhile: checked in its new turn
+      if (at !== undefined && now - at <= RECENT_PURGE_MS) again.push([key, at]);
+      else givenUp.push(key);
+    }
+    const waiting = [...this.unchecked];
+    this.unchecked.clear();
+    for (const [key, at] of [...again, ...waiting]) this.unchecked.set(key, at);
+    return givenUp;
   }
 }

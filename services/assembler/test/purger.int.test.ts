@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { sharedNatsUrl, waitFor } from '@mqft/test-support';
+import { pino } from 'pino';
+import { commandSubject, commandSubjects, ensureCommandStream } from '@mqft/stream';
+import { sharedNatsUrl, startNats, uniqueName, waitFor } from '@mqft/test-support';
 import { Purger } from '../src/purger.js';
 import { LEFTOVER_CHECK_MS } from '../src/recent-purges.js';
 import { TestAssembler, testBytes, type TestTransfer } from './context.js';
@@ -71,10 +73,45 @@ describe('Purger', () => {
       retryMs: 10,
     });
     await p.purgeCompleted(key);
-    expect(t.logged('segments of a complete transfer not purged').map((l) => l.key)).toEqual([key]);
-    p.repurgeRecent(); // it was not purged, so it is not among the recent purges
-    await p.settled();
-    expect(t.logged('segments of a complete transfer not purged')).toHaveLength(1);
+    const gaveUp = 'segments of a complete transfer not purged; checking again later';
+    expect(t.logged(gaveUp).map((l) => l.key)).toEqual([key]);
+  });
+
+  it('a purge given up is done by the leftover check once NATS is back', async () => {
+    const nats = await startNats();
+    const nc = await connect({
+      servers: nats.url,
+      reconnectTimeWait: 100,
+      maxReconnectAttempts: -1,
+    });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 1_000 });
+      const stream = uniqueName('MQFT_PG');
+      await ensureCommandStream(jsm, {
+        name: stream,
+        replicas: 1,
+        maxAgeMs: 10 * 60_000,
+        maxBytes: 1024 * 1024,
+      });
+      const p = new Purger({ jsm, stream, logger: t.ctx.logger, attempts: 2, retryMs: 10 });
+      const key = 'Z2F2ZQ.dXA';
+      const subject = commandSubject(stream, key);
+      const js = jetstream(nc);
+      for (const kind of ['init', 'seg', 'fin']) await js.publish(subject, kind);
+      await nats.kill(); // a stream leader election longer than the purge's attempts
+      await p.purgeCompleted(key);
+      const gaveUpAt = Date.now();
+      await nats.restart();
+      const stored = async () =>
+        (await jsm.streams.info(stream, { subjects_filter: commandSubjects(stream) })).state
+          .subjects?.[subject] ?? 0;
+      await waitFor(async () => (await stored()) === 3, { what: 'NATS back' });
+      await p.checkLeftovers(gaveUpAt + LEFTOVER_CHECK_MS);
+      expect(await stored()).toBe(0);
+    } finally {
+      await nc.close();
+      await nats.stop();
+    }
   });
 
   it('after a reconnect, purges again what it purged lately (messages nats-server brought back)', async () => {
@@ -109,6 +146,59 @@ describe('Purger', () => {
     await kept.seg(8, testBytes(4));
     await p.checkLeftovers(Date.now() + 2 * LEFTOVER_CHECK_MS);
     expect(await t.storedMessages(kept.key)).toBe(1);
+  });
+
+  it('a leftover check NATS does not answer is done again at the next check', async () => {
+    // Its own nats-server, to kill -9 between the purge and the check (a stream leader lost
+    // while the check runs, as in test/cluster's stream-leader failover).
+    const nats = await startNats();
+    const nc = await connect({
+      servers: nats.url,
+      reconnectTimeWait: 100,
+      maxReconnectAttempts: -1,
+    });
+    try {
+      const jsm = await jetstreamManager(nc, { timeout: 1_000 });
+      const stream = uniqueName('MQFT_PG');
+      await ensureCommandStream(jsm, {
+        name: stream,
+        replicas: 1,
+        maxAgeMs: 10 * 60_000,
+        maxBytes: 1024 * 1024,
+      });
+      type Line = { msg: string; givenUp?: number };
+      const lines: Line[] = [];
+      const logger = pino(
+        { level: 'debug' },
+        { write: (l: string) => void lines.push(JSON.parse(l) as Line) },
+      );
+      const p = new Purger({ jsm, stream, logger });
+      const key = 'a2VwdA.ZmlsZQ';
+      const subject = commandSubject(stream, key);
+      const stored = async () =>
+        (await jsm.streams.info(stream, { subjects_filter: commandSubjects(stream) })).state
+          .subjects?.[subject] ?? 0;
+      const js = jetstream(nc);
+      await js.publish(subject, 'seg');
+      await p.purgeCompleted(key);
+      const purgedAt = Date.now();
+      await js.publish(subject, 'fin'); // kept by nats-server although deleted
+      expect(await stored()).toBe(1);
+
+      await nats.kill();
+      await p.checkLeftovers(purgedAt + LEFTOVER_CHECK_MS);
+      expect(
+        lines.filter((l) => l.msg.startsWith('could not check the stream for leftovers')),
+      ).toEqual([expect.objectContaining({ givenUp: 0 })]);
+
+      await nats.restart();
+      await waitFor(async () => (await stored()) >= 1, { what: 'NATS back with the leftover' });
+      await p.checkLeftovers(purgedAt + LEFTOVER_CHECK_MS + 1);
+      expect(await stored()).toBe(0);
+    } finally {
+      await nc.close();
+      await nats.stop();
+    }
   });
 
   it('two purgers (two assemblers in one process) share no recent purges', async () => {
