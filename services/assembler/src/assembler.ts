@@ -144,6 +144,13 @@ export async function startAssembler(
     owner,
     // Called only once messages flow, after the scheduler below exists.
     requestAssembly: (key) => scheduler.request(key),
+    progressive:
+      config.progressiveConcurrency > 0 && config.progressiveMinBytes > 0
+        ? {
+            offer: (key) => scheduler.progressive.offer(key),
+            wake: (key) => scheduler.progressive.wake(key),
+          }
+        : undefined,
     loadGate,
   };
   purger.startLeftoverChecks();

@@ -52,6 +52,12 @@ export interface AssemblerContext {
   /** Asks for an assembly of a transfer whose facts are all present. */
   requestAssembly: (key: string) => void;
   /**
+   * Progressive assembly before fin (progressive.ts); absent: off (recordSegment never offers).
+   * `offer`: recordSegment found a transfer that wants it; `wake`: a segment of the transfer
+   * was recorded here (its holder, if here, looks at once).
+   */
+  progressive?: { offer: (key: string) => void; wake: (key: string) => boolean } | undefined;
+  /**
    * Whether the cluster is behind (inits of new transfers then get 0x97 busy). Absent where
    * nobody may be refused: the replay of the stream after Redis lost its data.
    */

@@ -5,6 +5,7 @@ import { AssemblyAdmission } from './admission.js';
 import { assembleTransfer } from './assemble.js';
 import { failTransfer, permanentCause } from './failure.js';
 import { checkCoverage } from './plan.js';
+import { ProgressiveAssemblies } from './progressive.js';
 import { replyToFin } from './results.js';
 import { storeCompletion } from './store-completion.js';
 
@@ -40,11 +41,15 @@ export class AssemblyScheduler {
   private draining = false;
   private readonly admission: AssemblyAdmission;
 
+  /** Assemblies before fin, with slots of their own (MQFT_PROGRESSIVE_CONCURRENCY). */
+  readonly progressive: ProgressiveAssemblies;
+
   constructor(private readonly ctx: AssemblerContext) {
     this.admission = new AssemblyAdmission(
       ctx.config.assemblyConcurrency,
       ctx.config.storagePartSize,
     );
+    this.progressive = new ProgressiveAssemblies(ctx, (key) => this.request(key));
   }
 
   get active(): number {
@@ -56,7 +61,8 @@ export class AssemblyScheduler {
   }
 
   request(key: string): void {
-    if (this.running.has(key)) return;
+    // Its progressive holder runs here: it sees the fin at once and finishes the transfer.
+    if (this.running.has(key) || this.progressive.wake(key)) return;
     if (this.draining || this.running.size >= this.admission.capacity) {
       const deferred: Promise<void> = this.ctx.due
         .scheduleCheck(key, Date.now())
@@ -293,6 +299,8 @@ export class AssemblyScheduler {
   async stop(graceMs: number): Promise<void> {
     this.draining = true;
     clearInterval(this.timer);
+    // Waiting for more bytes could last longer than any grace: handed back at once.
+    await this.progressive.stop();
     const all = Promise.allSettled([...this.running.values()]);
     const timedOut = await Promise.race([all.then(() => false), sleep(graceMs).then(() => true)]);
     this.shutdown.abort(new Error('shutting down'));
