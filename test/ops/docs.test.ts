@@ -27,7 +27,10 @@ import {
 } from '../../services/assembler/src/metrics.js';
 import { LEFTOVER_CHECK_MS, RECENT_PURGE_MS } from '../../services/assembler/src/recent-purges.js';
 import { SWEEP_INTERVAL_MS } from '../../services/assembler/src/scheduler.js';
-import { PROGRESSIVE_POLL_MS } from '../../services/assembler/src/assemble-progressive.js';
+import {
+  PROGRESSIVE_BATCH_MS,
+  PROGRESSIVE_POLL_MS,
+} from '../../services/assembler/src/assemble-progressive.js';
 import { PROGRESSIVE_OFFER_EVERY_MS } from '../../services/assembler/src/progressive.js';
 import {
   PUBLISH_RETRY_BUDGET_MS,
@@ -183,6 +186,7 @@ const CONSTANTS: Record<string, { value: number; namedIn: string[] }> = {
   },
   PULL_MAX_MESSAGES: { value: PULL_MAX_MESSAGES, namedIn: ['docs/internals.md'] },
   PROGRESSIVE_POLL_MS: { value: PROGRESSIVE_POLL_MS, namedIn: ['docs/internals.md'] },
+  PROGRESSIVE_BATCH_MS: { value: PROGRESSIVE_BATCH_MS, namedIn: ['docs/internals.md'] },
   PROGRESSIVE_OFFER_EVERY_MS: {
     value: PROGRESSIVE_OFFER_EVERY_MS,
     namedIn: ['docs/internals.md'],

@@ -1,4 +1,4 @@
-import type { Logger } from '@mqft/config';
+import { sleep, type Logger } from '@mqft/config';
 import type { FileUpload } from '@mqft/storage';
 import { commandSubject } from '@mqft/stream';
 import type { Lease, TransferRecord } from '@mqft/state';
@@ -18,6 +18,12 @@ import { storedFileTarget } from './stored-file.js';
 
 /** How often a progressive holder looks for new bytes when no segment recorded here woke it. */
 export const PROGRESSIVE_POLL_MS = 250;
+/**
+ * The least time between two claims of a holder that caught up: the segments recorded
+ * meanwhile are claimed together (a wake-up per 64 KiB segment would otherwise cost a claim
+ * and a storage write per segment, on the event loop that records them).
+ */
+export const PROGRESSIVE_BATCH_MS = 50;
 
 /** Wakes a waiting progressive holder: this process recorded a segment or fin of its transfer. */
 export class Wakeup {
@@ -178,8 +184,7 @@ export async function assembleProgressively(
       }
       attempt.pos = step.end;
       if (step.lastOffset !== undefined) attempt.after = step.lastOffset;
-      const morePages = step.lastOffset !== undefined && claim.page.length >= PLAN_PAGE_SIZE;
-      if (step.pieces.length > 0 || morePages) continue;
+      if (step.lastOffset !== undefined && claim.page.length >= PLAN_PAGE_SIZE) continue;
       if (claim.finSize !== undefined && attempt.pos === claim.finSize) {
         const finished = await ctx.store.finishProgressive(lease, {
           epoch: attempt.epoch,
@@ -203,7 +208,10 @@ export async function assembleProgressively(
         log.info({ written: attempt.pos }, 'progressive assembly idle: given up');
         return await giveUp('idle');
       }
+      const claimedAt = Date.now();
       await wakeup.wait(PROGRESSIVE_POLL_MS, signal);
+      const rest = claimedAt + PROGRESSIVE_BATCH_MS - Date.now();
+      if (rest > 0) await sleep(rest, signal);
     }
   } catch (err) {
     if (keeper.signal.aborted) {
