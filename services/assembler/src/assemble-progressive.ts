@@ -198,6 +198,7 @@ export async function assembleProgressively(
           continue;
         }
         // 'assembling' now, as after acquireLease: the tail of a normal assembly ends it.
+        log.debug({ size: claim.finSize }, 'progressive assembly written; completing');
         const upload = attempt.upload;
         const written = { ...attempt, upload, size: claim.finSize, started };
         attempt = undefined;
