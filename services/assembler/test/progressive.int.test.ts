@@ -124,6 +124,22 @@ describe.each<['file' | 's3']>([['file'], ['s3']])('progressive assembly (%s)', 
     expect(storage.open).toBe(0);
   });
 
+  it('without a size, writes what is contiguous; a fin below it starts over, cut at the size', async () => {
+    await start();
+    const transfer = t.transfer();
+    const content = testBytes(SIZE, 12);
+    await t.record(await transfer.init({ name: 'big.bin' }));
+    await sendSegments(transfer, content, SEGMENT);
+    await t.record(await transfer.seg(0, content.subarray(0, SEGMENT)));
+    await prefixReaches(transfer, SIZE);
+    const size = SIZE - SEGMENT - 100;
+    await t.record(await transfer.fin(size, sha256(content.subarray(0, size))));
+    await waitFor(async () => (await stateOf(transfer)) === 'complete', { timeoutMs: TIMEOUT });
+    expect((await t.ctx.store.get(transfer.key))?.checksum).toBe(sha256(content.subarray(0, size)));
+    expect(await t.metric('mqft_assembler_progressive_restarts_total')).toBeGreaterThanOrEqual(1);
+    expect(storage.open).toBe(0);
+  });
+
   it('leaves nothing visible on a checksum mismatch', async () => {
     await start();
     const transfer = t.transfer();
