@@ -62,7 +62,10 @@ export class ProgressiveAssemblies {
   private async run(key: string, wakeup: Wakeup): Promise<boolean> {
     const { store, config, owner, metrics } = this.ctx;
     const taken = await store.acquireProgressive(key, owner, config.leaseTtl, Date.now());
-    if (taken.status !== 'acquired') return false;
+    if (taken.status !== 'acquired') {
+      // A fin recorded meanwhile (its request only woke this slot): the assembly's turn now.
+      return taken.status === 'not_ready' && (await store.finSize(key)) !== undefined;
+    }
     const { end, result } = await assembleProgressively(
       this.ctx,
       taken.lease,

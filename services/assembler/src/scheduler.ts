@@ -299,13 +299,15 @@ export class AssemblyScheduler {
   async stop(graceMs: number): Promise<void> {
     this.draining = true;
     clearInterval(this.timer);
-    // Waiting for more bytes could last longer than any grace: handed back at once.
-    await this.progressive.stop();
+    // Waiting for more bytes could last longer than any grace: handed back at once (stop()
+    // aborts them before it returns its promise).
+    const progressiveStopped = this.progressive.stop();
     const all = Promise.allSettled([...this.running.values()]);
     const timedOut = await Promise.race([all.then(() => false), sleep(graceMs).then(() => true)]);
     this.shutdown.abort(new Error('shutting down'));
     if (timedOut) await all;
     await this.sweeping;
+    await progressiveStopped;
     await Promise.allSettled([...this.deferring]);
   }
 }
