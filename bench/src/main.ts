@@ -1,6 +1,8 @@
 // `pnpm bench [--smoke] [--scenario name[,name]] [--cpu-prof dir]`: runs the scenarios in order,
 // prints one table row per measured case and writes bench/results/<scenario>.json.
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '@mqft/test-support';
 import type { Context, Scenario } from './context.js';
@@ -28,12 +30,16 @@ if (!values['no-build']) {
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
 }
 
+// Absolute: the services run from the repository root, not from bench/.
+const cpuProfDir = values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']);
+if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+
 const started = performance.now();
 const infra = await startInfra();
 const ctx: Context = {
   smoke: values.smoke,
   infra,
-  cpuProfDir: values['cpu-prof'],
+  cpuProfDir,
   log: (message) =>
     console.error(`[bench ${((performance.now() - started) / 1000).toFixed(1)}s] ${message}`),
 };

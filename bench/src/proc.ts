@@ -18,3 +18,16 @@ export async function cpuMeter(pids: Record<string, number | undefined>) {
     },
   };
 }
+
+/**
+ * The pipeline's own processes (issue #16's "broker + ingest + NATS + Redis + assembler"):
+ * not s3rver (the storage) and not the bench process (the devices).
+ */
+const PIPELINE = /^(mosquitto|nats\d*|redis\d*|ingest\d+|assembler\d+)$/;
+
+/** The CPU seconds of the pipeline's processes in a cpuMeter() reading, summed. */
+export function pipelineCpuSeconds(used: Record<string, number>): number {
+  return Object.entries(used)
+    .filter(([name]) => PIPELINE.test(name))
+    .reduce((sum, [, seconds]) => sum + seconds, 0);
+}

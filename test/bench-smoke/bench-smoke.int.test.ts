@@ -1,14 +1,17 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@mqft/test-support';
 
-// Every benchmark scenario with tiny sizes (`pnpm bench --smoke`), so they cannot rot. Speed
+// Every benchmark scenario with tiny sizes (`pnpm bench --smoke`), so they cannot rot, with
+// --cpu-prof (each service writes a profile) and the charts drawn from the run's JSON. Speed
 // targets are never asserted here: only that each scenario ran and measured something.
 const SCENARIOS = [
   'throughput-one-file',
+  'latency-by-size',
   'many-small-files',
   'fleet',
   'fleet-backpressure',
@@ -28,10 +31,13 @@ interface Row {
 describe('pnpm bench --smoke', () => {
   it('runs every scenario and each reports positive numbers', { timeout: 240_000 }, async () => {
     const started = Date.now();
+    const tmp = await mkdtemp(join(tmpdir(), 'mqft-bench-smoke-'));
+    // Not there yet: the bench creates it.
+    const profiles = join(tmp, 'profiles');
     // The integration project's global setup has built dist/ already.
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'src/main.ts', '--smoke', '--no-build'],
+      ['--import', 'tsx', 'src/main.ts', '--smoke', '--no-build', '--cpu-prof', profiles],
       {
         cwd: BENCH,
         env: { ...process.env, BENCH_SMALL_TUNINGS: 'defaults' },
@@ -55,5 +61,29 @@ describe('pnpm bench --smoke', () => {
         expect(Number.isFinite(row.value) && row.value >= 0, `${scenario}: ${row.case}`).toBe(true);
       }
     }
+
+    const written = await readdir(profiles);
+    for (const service of ['ingest', 'assembler']) {
+      const file = written.find((f) => f.startsWith(`${service}-`) && f.endsWith('.cpuprofile'));
+      expect(file, `a ${service} profile in ${written.join(', ')}`).toBeDefined();
+      const profile = JSON.parse(await readFile(join(profiles, file!), 'utf8')) as {
+        samples: number[];
+      };
+      expect(profile.samples.length, `${file} has samples`).toBeGreaterThan(0);
+    }
+
+    const charts = join(tmp, 'charts');
+    await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'src/charts-command.ts', '--smoke', '--out-dir', charts],
+      { cwd: BENCH },
+    );
+    expect((await readdir(charts)).sort()).toEqual([
+      'perf-cpu-per-file.svg',
+      'perf-cpu-per-gib.svg',
+      'perf-fin-to-result-by-size.svg',
+      'perf-fleet-latency.svg',
+    ]);
+    await rm(tmp, { recursive: true, force: true });
   });
 });

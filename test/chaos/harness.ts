@@ -433,7 +433,9 @@ async function describeTransfer(infra: Infra, stack: MqftStack, key: string): Pr
       if (m.info.pending === 0) break;
     }
     parts.push(`messages=[${seen.join(' ')}]`);
-    const consumer = await jsm.consumers.info(stack.stream, 'assembler').catch(() => undefined);
+    const consumer = await jsm.consumers
+      .info(stack.stream, 'assembler-headers')
+      .catch(() => undefined);
     if (consumer) {
       parts.push(
         `consumer pending=${consumer.num_pending} ack_pending=${consumer.num_ack_pending} redelivered=${consumer.num_redelivered} delivered=${JSON.stringify(consumer.delivered)} ack_floor=${JSON.stringify(consumer.ack_floor)} waiting=${consumer.num_waiting}`,

@@ -174,7 +174,7 @@ describe('failover on the production topology', () => {
     await waitFor(
       async () =>
         whole((await quick.streams.info(env.stream)).cluster) &&
-        whole((await quick.consumers.info(env.stream, 'assembler')).cluster),
+        whole((await quick.consumers.info(env.stream, 'assembler-headers')).cluster),
       { timeoutMs: 30_000, intervalMs: 100, what: 'all stream and consumer replicas current' },
     );
   };

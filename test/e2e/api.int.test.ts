@@ -3,14 +3,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { credentials, type ClientReadableStream } from '@grpc/grpc-js';
+import type { ClientReadableStream } from '@grpc/grpc-js';
 import {
   ListTransfersRequest,
   type AbortTransferResponse,
   type GetDownloadUrlResponse,
   type GetTransferResponse,
   type ListTransfersResponse,
-  TransferServiceClient,
+  type TransferServiceClient,
   WatchTransfersRequest,
   TransferState,
   WatchEventType,
@@ -20,11 +20,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMqftStack, waitFor, type MqftStack } from '@mqft/test-support';
 import { TestDevice, sha256 } from './device.js';
-
-/** A unary RPC of the generated client as a promise. */
-function call<Res>(invoke: (done: (err: Error | null, res: Res) => void) => unknown): Promise<Res> {
-  return new Promise((resolve, reject) => invoke((err, res) => (err ? reject(err) : resolve(res))));
-}
+import { call, stackApiClient } from '../harness/api-client.js';
 
 describe('the gRPC API over a running stack', () => {
   let stack: MqftStack;
@@ -41,10 +37,7 @@ describe('the gRPC API over a running stack', () => {
       control: true,
       env: { MQFT_FIN_GRACE: '1s' },
     });
-    api = new TransferServiceClient(
-      stack.env.MQFT_GRPC_ADDR as string,
-      credentials.createInsecure(),
-    );
+    api = stackApiClient(stack);
     device = await TestDevice.connect(stack.mqttUrl);
   });
   afterAll(async () => {

@@ -30,7 +30,9 @@ afterAll(async () => {
 async function allRecorded(): Promise<boolean> {
   const nc = await natsConnect({ servers: stack.env.MQFT_NATS_URL?.split(',') ?? [] });
   try {
-    const info = await (await jetstreamManager(nc)).consumers.info(stack.stream, 'assembler');
+    const info = await (
+      await jetstreamManager(nc)
+    ).consumers.info(stack.stream, 'assembler-headers');
     return info.num_pending === 0 && info.num_ack_pending === 0;
   } finally {
     await nc.close();

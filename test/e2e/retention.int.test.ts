@@ -3,11 +3,12 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { credentials, status, type ServiceError } from '@grpc/grpc-js';
-import { TransferServiceClient, type GetTransferResponse, type Transfer } from '@mqft/api';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import type { GetTransferResponse, Transfer, TransferServiceClient } from '@mqft/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMqftStack, waitFor, type MqftStack } from '@mqft/test-support';
 import { TestDevice, sha256 } from './device.js';
+import { stackApiClient } from '../harness/api-client.js';
 
 /**
  * Retention through real processes (MQFT_RETENTION_ENABLED on the assembler): the API says
@@ -26,10 +27,7 @@ describe('retention over a running stack', () => {
       control: true,
       env: { MQFT_RETENTION_ENABLED: 'true', MQFT_RETENTION_MAX: '30d' },
     });
-    api = new TransferServiceClient(
-      stack.env.MQFT_GRPC_ADDR as string,
-      credentials.createInsecure(),
-    );
+    api = stackApiClient(stack);
     device = await TestDevice.connect(stack.mqttUrl);
   });
   afterAll(async () => {

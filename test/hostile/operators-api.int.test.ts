@@ -1,8 +1,7 @@
-import { credentials } from '@grpc/grpc-js';
 import {
   GetTransferRequest,
   ListTransfersRequest,
-  TransferServiceClient,
+  type TransferServiceClient,
   type GetTransferResponse,
   type ListTransfersResponse,
 } from '@mqft/api';
@@ -10,6 +9,7 @@ import { canonicalFileMeta, transferKey } from '@mqft/protocol';
 import { CreatedIndexes, createRedis, TransferStore } from '@mqft/state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostileHarness } from './harness.js';
+import { call, stackApiClient } from '../harness/api-client.js';
 
 // Issue 14, case 8: a user_data nested 33 objects deep made ListTransfers (and Watch)
 // undecodable for mqft's own ts-proto client (its recursion limit is 100 nested messages, and
@@ -21,10 +21,6 @@ const nested = (levels: number): unknown => {
   return value;
 };
 
-function call<Res>(invoke: (done: (err: Error | null, res: Res) => void) => unknown): Promise<Res> {
-  return new Promise((resolve, reject) => invoke((err, res) => (err ? reject(err) : resolve(res))));
-}
-
 describe('hostile device: the operators’ API stays decodable', () => {
   let h: HostileHarness;
   let api: TransferServiceClient;
@@ -35,10 +31,7 @@ describe('hostile device: the operators’ API stays decodable', () => {
 
   beforeAll(async () => {
     h = await HostileHarness.start({ control: true });
-    api = new TransferServiceClient(
-      h.stack.env.MQFT_GRPC_ADDR as string,
-      credentials.createInsecure(),
-    );
+    api = stackApiClient(h.stack);
   });
   afterAll(async () => {
     api?.close();

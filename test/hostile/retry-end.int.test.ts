@@ -1,23 +1,19 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { credentials } from '@grpc/grpc-js';
 import {
   GetTransferRequest,
-  TransferServiceClient,
+  type TransferServiceClient,
   TransferState,
   type GetTransferResponse,
 } from '@mqft/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostileHarness } from './harness.js';
+import { call, stackApiClient } from '../harness/api-client.js';
 
 // Issue 14, case 2: no retry without end. An assembly that can never succeed used to be
 // retried every 3 s for ever: the fin never answered, each resent fin renewing the TTL, enough
 // such transfers holding every assembly slot. Now it ends the transfer failed: the device hears
 // 0x83 assembly_failed within seconds, the API says FAILED, a well-behaved upload completes.
-
-function call<Res>(invoke: (done: (err: Error | null, res: Res) => void) => unknown): Promise<Res> {
-  return new Promise((resolve, reject) => invoke((err, res) => (err ? reject(err) : resolve(res))));
-}
 
 describe('hostile device: no retry without end', () => {
   let h: HostileHarness;
@@ -25,10 +21,7 @@ describe('hostile device: no retry without end', () => {
 
   beforeAll(async () => {
     h = await HostileHarness.start({ control: true });
-    api = new TransferServiceClient(
-      h.stack.env.MQFT_GRPC_ADDR as string,
-      credentials.createInsecure(),
-    );
+    api = stackApiClient(h.stack);
   });
   afterAll(async () => {
     api?.close();

@@ -27,6 +27,7 @@ import {
 } from '../../services/assembler/src/metrics.js';
 import { LEFTOVER_CHECK_MS, RECENT_PURGE_MS } from '../../services/assembler/src/recent-purges.js';
 import { SWEEP_INTERVAL_MS } from '../../services/assembler/src/scheduler.js';
+import { LISTED_SEGMENTS } from '../../services/assembler/src/segment-snapshot.js';
 import {
   PROGRESSIVE_BATCH_MS,
   PROGRESSIVE_POLL_MS,
@@ -191,6 +192,7 @@ const CONSTANTS: Record<string, { value: number; namedIn: string[] }> = {
     value: PROGRESSIVE_OFFER_EVERY_MS,
     namedIn: ['docs/internals.md'],
   },
+  LISTED_SEGMENTS: { value: LISTED_SEGMENTS, namedIn: ['docs/internals.md'] },
   SWEEP_INTERVAL_MS: {
     value: SWEEP_INTERVAL_MS,
     namedIn: ['docs/internals.md', 'docs/design.md'],

@@ -381,6 +381,7 @@ for (const [title, dir] of [
           'AWS_SECRET_ACCESS_KEY',
           'MQFT_API_TOKENS',
           'MQFT_MQTT_PASSWORD',
+          'MQFT_WEBHOOK_SECRET',
         ].sort(),
       );
       const config = configMapData(resources, 'mqft-config');
@@ -397,6 +398,15 @@ for (const [title, dir] of [
         (v) => v.name === MQFT_VARIABLES.apiTokens.name,
       );
       expect(tokens?.valueFrom?.secretKeyRef?.name).toBe('mqft-secrets');
+      // The webhook's key goes to control only (the service that signs).
+      for (const w of workloads) {
+        const webhookSecret = ((mainContainer(w).env ?? []) as EnvVar[]).find(
+          (v) => v.name === MQFT_VARIABLES.webhookSecret.name,
+        );
+        if (serviceOf(w) === 'control')
+          expect(webhookSecret?.valueFrom?.secretKeyRef?.name).toBe('mqft-secrets');
+        else expect(webhookSecret, `${serviceOf(w)} gets no webhook key`).toBeUndefined();
+      }
     });
 
     it('runs with the runtime flags of SERVICE_RUNTIME_ENV (from the image, not overridden)', () => {

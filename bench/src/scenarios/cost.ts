@@ -24,12 +24,15 @@ async function commandStats(url: string): Promise<Record<string, number>> {
   }
 }
 
-async function natsVarz(monitor: string): Promise<{ inMsgs: number; outMsgs: number }> {
+async function natsVarz(
+  monitor: string,
+): Promise<{ inMsgs: number; outMsgs: number; outBytes: number }> {
   const v = (await (await fetch(`${monitor}/varz`)).json()) as {
     in_msgs: number;
     out_msgs: number;
+    out_bytes: number;
   };
-  return { inMsgs: v.in_msgs, outMsgs: v.out_msgs };
+  return { inMsgs: v.in_msgs, outMsgs: v.out_msgs, outBytes: v.out_bytes };
 }
 
 async function streamLastSeq(natsUrl: string, stream: string): Promise<number> {
@@ -88,6 +91,8 @@ async function measure(ctx: Context, label: string, files: number, size: number,
       jetstreamStored: (await streamLastSeq(ctx.infra.nats.url, stack.stream)) / segments,
       natsMsgsIn: (varz1.inMsgs - varz0.inMsgs) / segments,
       natsMsgsOut: (varz1.outMsgs - varz0.outMsgs) / segments,
+      /** Bytes NATS sent to its clients per byte uploaded (deliveries, direct gets, acks…). */
+      natsBytesOutPerByte: (varz1.outBytes - varz0.outBytes) / (files * size),
     };
     const gib = (files * size) / GiB;
     const cpuPerGiB = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v / gib]));
@@ -117,6 +122,12 @@ async function measure(ctx: Context, label: string, files: number, size: number,
         case: `${c}: NATS messages in+out`,
         value: perSeg.natsMsgsIn + perSeg.natsMsgsOut,
         unit: '/segment',
+      },
+      {
+        scenario: 'cost-per-segment',
+        case: `${c}: NATS bytes out per byte uploaded`,
+        value: perSeg.natsBytesOutPerByte,
+        unit: 'B/B',
       },
     ];
     for (const [name, v] of Object.entries(cpuPerGiB)) {

@@ -6,13 +6,23 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { MqftStack } from '@mqft/test-support';
 import { envMiB, type Context } from '../context.js';
-import { closeAll, connectDevices, KiB, percentile, sha256, timedUpload } from '../device.js';
+import {
+  closeAll,
+  connectDevices,
+  KiB,
+  latencyDistribution,
+  sha256,
+  timedUpload,
+} from '../device.js';
 import { startBenchStack, stackPids } from '../infra.js';
 import { samplePeakRss } from '@mqft/test-support';
-import { cpuMeter } from '../proc.js';
+import { cpuMeter, pipelineCpuSeconds } from '../proc.js';
 import type { Row } from '../report.js';
 
 const MiBytes = 1024 * 1024;
+/** Issue #16's targets for the fleet (the backpressure variant has none). */
+const CPU_PER_FILE_TARGET_MS = 3.5;
+const P99_TARGET_MS = 8000;
 
 /** The soft fd limit of this process (each device is one socket here and one in Mosquitto). */
 function openFileLimit(): number {
@@ -55,7 +65,12 @@ async function runFleet(
   const data = randomBytes(size);
   const checksum = sha256(data);
   // Default settings (MQFT_* in the bench's environment override them, see infra.ts).
-  const stack = await startBenchStack(ctx.infra, { backend: 'file', env });
+  const stack = await startBenchStack(ctx.infra, {
+    backend: 'file',
+    env,
+    ...(ctx.cpuProfDir ? { cpuProfDir: ctx.cpuProfDir } : {}),
+  });
+  const targets = scenario === 'fleet';
   const pids = stackPids(ctx.infra, stack);
   const rss = samplePeakRss(() => pids, 200);
   try {
@@ -85,7 +100,8 @@ async function runFleet(
       const stored = await storedFiles(settled);
       const runs = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       const failed = settled.length - runs.length;
-      const latencies = runs.map((r) => r.finToResultMs);
+      const latency = latencyDistribution(runs.map((r) => r.finToResultMs));
+      const cpuPerFileMs = (pipelineCpuSeconds(cpuSeconds) / Math.max(1, runs.length)) * 1000;
       const retransmits = runs.reduce((sum, r) => sum + r.result.stats.commandsPublished - 3, 0);
       const peak = await rss.stop();
       const peakMiB = Object.fromEntries(
@@ -128,15 +144,37 @@ async function runFleet(
         },
         {
           scenario,
+          case: 'pipeline CPU per 16 KiB file (broker + ingest + NATS + Redis + assembler)',
+          value: cpuPerFileMs,
+          unit: 'ms',
+          ...(targets
+            ? { target: `≤ ${CPU_PER_FILE_TARGET_MS}`, met: cpuPerFileMs <= CPU_PER_FILE_TARGET_MS }
+            : {}),
+          details: {
+            cpuMsPerFile: Object.fromEntries(
+              Object.entries(cpuSeconds).map(([k, v]) => [
+                k,
+                (v / Math.max(1, runs.length)) * 1000,
+              ]),
+            ),
+          },
+        },
+        {
+          scenario,
           case: 'fin → result p50',
-          value: percentile(latencies, 50),
+          value: latency.percentiles.p50,
           unit: 'ms',
         },
         {
           scenario,
           case: 'fin → result p99',
-          value: percentile(latencies, 99),
+          value: latency.percentiles.p99,
           unit: 'ms',
+          ...(targets
+            ? { target: `≤ ${P99_TARGET_MS}`, met: latency.percentiles.p99 <= P99_TARGET_MS }
+            : {}),
+          // The distribution the fleet latency chart draws (src/charts.ts).
+          details: { finToResult: latency },
         },
         ...Object.entries(peakMiB).map(([name, mib]) => ({
           scenario,

@@ -29,7 +29,13 @@ async function pool(total: number, parallel: number, job: (i: number, w: number)
   );
 }
 
-/** The baseline: PutObject of the same objects from one process, same concurrency. Files/s. */
+/** mqft's files/s against HTTP PutObject's (issue #16). */
+const RATIO_TARGET = 0.8;
+
+/**
+ * The baseline, the HTTP way a device would upload instead: PutObject of the same objects
+ * from one process, same concurrency. Files/s.
+ */
 export async function s3PutBaseline(ctx: Context, shape: SmallFilesShape, data: Buffer) {
   const agent = new Agent({ keepAlive: true, maxSockets: shape.connections });
   const client = new S3Client({
@@ -116,7 +122,7 @@ export async function manySmallFiles(ctx: Context): Promise<Row[]> {
   const shape = smallFilesShape(ctx);
   const data = randomBytes(shape.size);
   ctx.log(
-    `S3 PutObject baseline: ${shape.files} × ${shape.size / KiB} KiB, ${shape.connections} at once`,
+    `HTTP baseline, S3 PutObject: ${shape.files} × ${shape.size / KiB} KiB, ${shape.connections} at once`,
   );
   const baseline = await s3PutBaseline(ctx, shape, data);
   const rows: Row[] = [];
@@ -127,13 +133,13 @@ export async function manySmallFiles(ctx: Context): Promise<Row[]> {
     const ratio = run.filesPerSecond / baseline;
     rows.push({
       scenario: 'many-small-files',
-      case: `${shape.files} × ${shape.size / KiB} KiB, ${shape.connections} devices, s3, ${label}`,
+      case: `${shape.files} × ${shape.size / KiB} KiB, ${shape.connections} devices, s3, ${label}, mqft vs HTTP PutObject`,
       value: run.filesPerSecond,
       unit: 'files/s',
       baseline,
       ratio,
-      target: '≥ 0.5',
-      met: ratio >= 0.5,
+      target: `≥ ${RATIO_TARGET}`,
+      met: ratio >= RATIO_TARGET,
       details: {
         failed: run.failed,
         finToResultP50Ms: run.p50,

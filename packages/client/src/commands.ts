@@ -63,6 +63,11 @@ export class CommandSender {
     this.config.client.off('connect', this.onConnect);
   }
 
+  /** Calls `listener` with the results no command of this client waits for; returns the stop. */
+  onUnclaimed(listener: (result: ResultMessage) => void): () => void {
+    return this.channel.onUnclaimed(listener);
+  }
+
   topicOf(command: Command): string {
     return formatTopic(command, this.config.layout);
   }

@@ -1,4 +1,5 @@
 import type { MqttClient } from 'mqtt';
+import type { ResultMessage } from '@mqft/protocol';
 import { ResultMatcher, parseResult } from './result-matcher.js';
 
 /**
@@ -9,6 +10,7 @@ import { ResultMatcher, parseResult } from './result-matcher.js';
 export class ResponseChannel {
   readonly matcher = new ResultMatcher();
   private readonly subscriptions = new Map<string, Promise<void>>();
+  private readonly unclaimed = new Set<(result: ResultMessage) => void>();
 
   constructor(private readonly client: MqttClient) {
     client.on('message', (topic, payload, packet) => {
@@ -17,8 +19,19 @@ export class ResponseChannel {
       if (result === undefined) return;
       const data = packet.properties?.correlationData;
       const correlation = data === undefined ? undefined : Buffer.from(data).toString('utf8');
-      this.matcher.deliver(result, correlation);
+      if (this.matcher.deliver(result, correlation)) return;
+      for (const listener of this.unclaimed) listener(result);
     });
+  }
+
+  /**
+   * Listens to results no command waits for: answers the cluster sends of its own accord (a
+   * segment past the transfer's cap, after ingest's `success`), besides duplicates. Returns the
+   * function that stops listening.
+   */
+  onUnclaimed(listener: (result: ResultMessage) => void): () => void {
+    this.unclaimed.add(listener);
+    return () => this.unclaimed.delete(listener);
   }
 
   /** Subscribes to `topic` once; a failed subscription is tried again by the next caller. */

@@ -1,6 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import {
   MAX_MISSING_RANGES,
+  parseTopic,
   ReasonCode,
   sha256Hex,
   type Command,
@@ -8,7 +9,7 @@ import {
 } from '@mqft/protocol';
 import { CommandSender } from './commands.js';
 import { watchOffline } from './connection-watch.js';
-import { UploadError } from './errors.js';
+import { UploadError, rejected } from './errors.js';
 import {
   initMeta,
   randomFileId,
@@ -89,6 +90,14 @@ export class TransferRun {
       const error = new UploadError('connection', `the MQTT connection was down for ${ms} ms`);
       if (!this.signal.aborted) this.hooks.stop.abort(error);
     });
+    // The cluster may end the transfer while segments still go out (ingest answered them
+    // `success` when durable): a segment past the transfer's cap is answered 0x83
+    // too_many_segments afterwards, and a transfer an operator aborted answers its next
+    // segment `aborted`. Stop at once rather than send the rest of the file for nothing.
+    const unlisten = sender.onUnclaimed((result) => {
+      if (result.reason_code !== ReasonCode.Cancel || !this.concerns(result.topic)) return;
+      if (!this.signal.aborted) this.hooks.stop.abort(rejected(result));
+    });
     try {
       await this.prepare(source);
       await sender.start();
@@ -100,10 +109,18 @@ export class TransferRun {
       return this.result(fin.location ?? '', source);
     } finally {
       unwatch();
+      unlisten();
       sender.close();
       await this.recorder?.flush();
       await source.close();
     }
+  }
+
+  /** Whether a command topic is one of this transfer's. */
+  private concerns(topic: string): boolean {
+    const parsed = parseTopic(topic, { layout: this.options.layout });
+    if (!parsed.ok || parsed.command.fileId !== this.fileId) return false;
+    return this.options.layout === 'emqx' || parsed.command.clientId === this.options.clientId;
   }
 
   /** Sends `abort` once (best effort) and deletes the resume record. */

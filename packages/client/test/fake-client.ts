@@ -69,6 +69,18 @@ export class FakeClient extends EventEmitter {
     );
   }
 
+  /**
+   * A result the cluster sends of its own accord, after the command's own answer (a segment
+   * past the transfer's cap, one of an aborted transfer), on `$file-response/{clientId}`.
+   */
+  tellLater(result: Pick<ResultMessage, 'topic' | 'reason_code' | 'reason_description'>): void {
+    const message = Buffer.from(JSON.stringify({ vsn: '0.1', ...result }));
+    setTimeout(
+      () => this.emit('message', `$file-response/${this.options.clientId}`, message, {}),
+      5,
+    );
+  }
+
   /** Published commands of one kind. */
   sent(kind: Command['kind']): Published[] {
     return this.published.filter((p) => p.command.kind === kind);

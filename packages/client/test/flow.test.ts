@@ -170,6 +170,43 @@ describe('upload reacts to results as the protocol says', () => {
     expect(silent.published).toHaveLength(4);
   });
 
+  it("stops at once on a 0x83 the cluster sends after a segment's success (too_many_segments, aborted)", async () => {
+    for (const reason of ['too_many_segments', 'aborted']) {
+      const client = new FakeClient();
+      client.answer = (p) => {
+        if (offsetOf(p) === 10)
+          client.tellLater({ topic: p.topic, reason_code: 0x83, reason_description: reason });
+        // The rest stays unanswered: only the unsolicited result can end this upload early.
+        return offsetOf(p) > 10 ? 'drop' : undefined;
+      };
+      const options = { ...fast, window: 1, resultTimeoutMs: 5_000 };
+      const ended = await upload(client.asMqtt, data, options).done.catch((e: unknown) => e);
+      expect(ended).toMatchObject({
+        kind: 'rejected',
+        reasonCode: 0x83,
+        reasonDescription: reason,
+      });
+      expect(client.sent('fin')).toHaveLength(0);
+    }
+  });
+
+  it('ignores an unsolicited 0x83 about another transfer', async () => {
+    const client = new FakeClient();
+    client.answer = (p) => {
+      if (offsetOf(p) === 10) {
+        const other = p.topic.replace('$file/f/', '$file/other/');
+        client.tellLater({ topic: other, reason_code: 0x83, reason_description: 'aborted' });
+      }
+      return undefined;
+    };
+    const result = await upload(client.asMqtt, data, {
+      ...fast,
+      fileId: 'f',
+      resultTimeoutMs: 5_000,
+    }).done;
+    expect(result.size).toBe(41);
+  });
+
   it('a declared checksum the source does not have fails as checksum_mismatch', async () => {
     const client = new FakeClient();
     client.answer = (p) =>

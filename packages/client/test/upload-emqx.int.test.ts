@@ -154,6 +154,31 @@ describe('SDK upload, MQTT 5, emqx layout (real pipeline)', () => {
     });
   });
 
+  it('stops sending at once when the transfer is aborted elsewhere (an operator)', async () => {
+    const data = randomBytes(2 * 1024 * 1024);
+    const transfer = upload(device, data, { fileId: 'op', bandwidth: 512 * 1024 });
+    const operator = await connectAsync(stack.mqttUrl, { protocolVersion: 5 });
+    try {
+      let aborted = false;
+      transfer.on('progress', (p) => {
+        if (aborted || p.fraction < 0.2) return;
+        aborted = true;
+        // What AbortTransfer does: an abort command of this device's transfer in the stream.
+        void operator.publishAsync('$file/op/abort', '', {
+          qos: 1,
+          properties: { userProperties: { clientid: 'sdk-emqx' } },
+        });
+      });
+      const error = await transfer.done.catch((err: unknown) => err);
+      expect(error).toMatchObject({ kind: 'rejected', reasonDescription: 'aborted' });
+      // It did not send the rest of the file and then a fin to learn it.
+      expect(transfer.progress.bytesConfirmed).toBeLessThan(data.length * 0.8);
+      expect(spy.results.some((r) => r.topic.startsWith('$file/op/fin'))).toBe(false);
+    } finally {
+      await operator.endAsync(true);
+    }
+  });
+
   it('completes when the broker restarts mid-upload', async () => {
     const data = randomBytes(2 * 1024 * 1024);
     const transfer = upload(device, data, {

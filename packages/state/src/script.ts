@@ -93,10 +93,10 @@ export class ReplyReader {
     return this.raw as unknown[];
   }
 
-  /** A list of strings of any length. */
-  strings(): string[] {
-    if (!Array.isArray(this.raw)) return this.fail('not a list');
-    return this.raw.map((item) => this.text(item));
+  /** A list of strings of any length (the reply, or one of its items). */
+  strings(value: unknown = this.raw): string[] {
+    if (!Array.isArray(value)) return this.fail('not a list');
+    return value.map((item) => this.text(item));
   }
 
   /** One of `allowed`: the status every stateful script answers first. */

@@ -198,17 +198,59 @@ return {'created', is_ready(meta) and 1 or 0}
 });
 
 /**
+ * take_lease: takes the assembly lease of a transfer whose checks passed (its caller's): the
+ * token fences every later write of the holder. list_segments: the segment index (flag 1 and
+ * ZRANGE WITHSCORES) when it has at most `max` segments, else (or when it cannot be read:
+ * then the holder's own read fails, and it hands the lease back) flag 0. Shared by
+ * acquireLease and recordFin.
+ */
+const TAKE_LEASE = `
+local function take_lease(meta, lease, owner, ttl_ms, now)
+  local token = redis.call('HINCRBY', meta, 'leaseEpoch', 1)
+  redis.call('SET', lease, token .. ':' .. owner, 'PX', tonumber(ttl_ms))
+  redis.call('HSET', meta, 'state', 'assembling', 'updatedAt', now)
+  return token
+end
+local function list_segments(segs, max)
+  local n = redis.pcall('ZCARD', segs)
+  if type(n) ~= 'number' or n > tonumber(max) then return 0, {} end
+  return 1, redis.call('ZRANGE', segs, 0, -1, 'WITHSCORES')
+end
+`;
+
+/**
  * Records the request for assembly ('unknown' for a transfer without state, unless `create`).
  * `checksum` is '' when fin gave none. The text of the reply is the location (complete), the
- * first fin's time, from which the grace runs (assembling, ready, waiting), the errorReason
- * (failed) or '' (aborted).
+ * first fin's time, from which the grace runs (assembling, ready, waiting, leased), the
+ * errorReason (failed) or '' (aborted). For assembling, ready, waiting and leased the third
+ * item tells whether an init was recorded (its recorder listed the transfer in the created
+ * indexes, so the fin's need not).
+ *
+ * With a `leaseOwner` ('' for none), a fin that makes the transfer ready also takes its
+ * assembly lease, as acquireLease would (not while a lease exists or a failed attempt's
+ * back-off runs: then 'ready'), and answers 'leased' with the token, the deaths so far, the
+ * record (HGETALL of meta) and, when it has at most `listSegments` segments, the segment
+ * index (ZRANGE WITHSCORES, a flag telling it was listed): all a small file's assembly reads,
+ * in the round trip that recorded its fin (docs/internals.md "Per small file").
  */
 export const recordFin = defineScript({
   name: 'mqftRecordFin',
-  keys: ['meta', 'segs'],
-  argv: ['size', 'checksum', 'reply', 'now', 'ttlMs', 'clientId', 'fileId', 'create'],
-  body: `${READY}
-local meta, segs = K.meta, K.segs
+  keys: ['meta', 'segs', 'lease'],
+  argv: [
+    'size',
+    'checksum',
+    'reply',
+    'now',
+    'ttlMs',
+    'clientId',
+    'fileId',
+    'create',
+    'leaseOwner',
+    'leaseTtlMs',
+    'listSegments',
+  ],
+  body: `${READY}${TAKE_LEASE}
+local meta, segs, lease = K.meta, K.segs, K.lease
 local state = redis.call('HGET', meta, 'state')
 if state == 'complete' then return {'complete', redis.call('HGET', meta, 'location') or ''} end
 if state == 'aborted' then return {state, ''} end
@@ -224,24 +266,44 @@ redis.call('HSETNX', meta, 'fileId', A.fileId)
 if A.checksum ~= '' then redis.call('HSET', meta, 'finChecksum', A.checksum) else redis.call('HDEL', meta, 'finChecksum') end
 expire(meta, segs, A.ttlMs)
 local fin_at = redis.call('HGET', meta, 'finAt')
-if state == 'assembling' then return {'assembling', fin_at} end
-return {is_ready(meta) and 'ready' or 'waiting', fin_at}
+local init = redis.call('HEXISTS', meta, 'canonical')
+if state == 'assembling' then return {'assembling', fin_at, init} end
+if not is_ready(meta) then return {'waiting', fin_at, init} end
+if A.leaseOwner == '' or redis.call('EXISTS', lease) == 1 then return {'ready', fin_at, init} end
+local retry_at = redis.call('HGET', meta, 'retryAt')
+if retry_at and tonumber(retry_at) > tonumber(A.now) then return {'ready', fin_at, init} end
+local token = take_lease(meta, lease, A.leaseOwner, A.leaseTtlMs, A.now)
+local listed, index = list_segments(segs, A.listSegments)
+return {'leased', fin_at, init, tostring(token), redis.call('HGET', meta, 'deaths') or '0',
+  redis.call('HGETALL', meta), listed, index}
 `,
   decode: (r) => {
-    const { status, text } = statusAndText(r, [
+    const [status, text, init, token, deaths, hash, listed, index] = r.list(2, 8);
+    const s = r.oneOf(status, [
       'complete',
       'aborted',
       'failed',
       'assembling',
       'ready',
       'waiting',
+      'leased',
       'unknown',
     ]);
-    if (status === 'complete') return { status, location: text };
-    if (status === 'unknown') return { status };
-    if (status === 'failed') return { status, reason: text };
-    if (status === 'aborted') return { status };
-    return { status, finAt: r.integer(text) };
+    const t = r.text(text);
+    if (s === 'complete') return { status: s, location: t };
+    if (s === 'unknown') return { status: s };
+    if (s === 'aborted') return { status: s };
+    if (s === 'failed') return { status: s, reason: t };
+    const recorded = { finAt: r.integer(t), init: r.flag(init) };
+    if (s !== 'leased') return { status: s, ...recorded };
+    return {
+      status: s,
+      ...recorded,
+      token: r.integer(token),
+      deaths: r.integer(deaths),
+      hash: r.strings(hash),
+      segments: r.flag(listed) ? r.strings(index) : undefined,
+    };
   },
 });
 
@@ -290,12 +352,14 @@ return {'aborted', upload, fin_reply}
  * device resending fin does not bring the next attempt forward. A transfer still
  * 'assembling' without a lease lost its holder (it died, or stalled beyond the lease): that
  * counts a death, and the reply tells the deaths so far (poison detection).
+ * With `listSegments` ('' for none) an acquired lease comes with the record (HGETALL of meta)
+ * and, when it has at most that many segments, the segment index (as recordFin's 'leased').
  */
 export const acquireLease = defineScript({
   name: 'mqftAcquireLease',
-  keys: ['meta', 'lease'],
-  argv: ['owner', 'leaseTtlMs', 'now'],
-  body: `
+  keys: ['meta', 'lease', 'segs'],
+  argv: ['owner', 'leaseTtlMs', 'now', 'listSegments'],
+  body: `${TAKE_LEASE}
 local meta, lease = K.meta, K.lease
 local m = redis.call('HMGET', meta, 'state', 'canonical', 'finSize', 'bytes', 'retryAt', 'deaths')
 if m[1] ~= 'receiving' and m[1] ~= 'assembling' then return {'not_ready', m[1] or ''} end
@@ -304,15 +368,23 @@ if redis.call('EXISTS', lease) == 1 then return {'busy', ''} end
 if m[1] == 'receiving' and m[5] and tonumber(m[5]) > tonumber(A.now) then return {'backoff', m[5]} end
 local deaths = tonumber(m[6] or '0')
 if m[1] == 'assembling' then deaths = redis.call('HINCRBY', meta, 'deaths', 1) end
-local token = redis.call('HINCRBY', meta, 'leaseEpoch', 1)
-redis.call('SET', lease, token .. ':' .. A.owner, 'PX', tonumber(A.leaseTtlMs))
-redis.call('HSET', meta, 'state', 'assembling', 'updatedAt', A.now)
-return {'acquired', tostring(token), tostring(deaths)}
+local token = take_lease(meta, lease, A.owner, A.leaseTtlMs, A.now)
+if A.listSegments == '' then return {'acquired', tostring(token), tostring(deaths)} end
+local listed, index = list_segments(K.segs, A.listSegments)
+return {'acquired', tostring(token), tostring(deaths), redis.call('HGETALL', meta), listed, index}
 `,
   decode: (r) => {
-    const [status, text, deaths] = r.list(1, 3);
+    const [status, text, deaths, hash, listed, index] = r.list(1, 6);
     const s = r.oneOf(status, ['acquired', 'busy', 'not_ready', 'backoff']);
-    if (s === 'acquired') return { status: s, token: r.integer(text), deaths: r.integer(deaths) };
+    if (s === 'acquired') {
+      const taken = { status: s, token: r.integer(text), deaths: r.integer(deaths) };
+      if (hash === undefined) return taken;
+      return {
+        ...taken,
+        hash: r.strings(hash),
+        segments: r.flag(listed) ? r.strings(index) : undefined,
+      };
+    }
     if (s === 'backoff') return { status: s, retryAt: r.integer(text) };
     return { status: s, state: r.text(text) };
   },

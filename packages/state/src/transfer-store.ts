@@ -9,6 +9,7 @@ import {
   encodeMissing,
   parseSegmentIndex,
   readTransfer,
+  recordFromHash,
   type SegmentLocation,
   type TransferRecord,
 } from './transfer-record.js';
@@ -102,6 +103,11 @@ export class TransferStore {
     });
   }
 
+  /**
+   * Records a fin. With `lease`, a fin that makes the transfer ready takes its assembly lease
+   * in the same script ('leased': the lease, the record, and the segment index when it has at
+   * most `listSegments` segments); see scripts.recordFin.
+   */
   async recordFin(
     key: string,
     fin: {
@@ -113,13 +119,31 @@ export class TransferStore {
       clientId: string;
       fileId: string;
       create: boolean;
+      lease?: { owner: string; ttlMs: number; listSegments: number };
     },
   ) {
-    return this.scripts.run(scripts.recordFin, this.keys(key), {
-      ...fin,
+    const { lease, ...rest } = fin;
+    const recorded = await this.scripts.run(scripts.recordFin, this.keys(key), {
+      ...rest,
       checksum: fin.checksum ?? '',
       create: fin.create ? 1 : 0,
+      leaseOwner: lease?.owner ?? '',
+      leaseTtlMs: lease?.ttlMs ?? '',
+      listSegments: lease?.listSegments ?? 0,
     });
+    if (recorded.status !== 'leased') return recorded;
+    if (!lease) throw new Error(`${key}: recordFin leased without an owner`);
+    const record = recordFromHash(key, pairsToObject(recorded.hash));
+    if (!record) throw new Error(`${key}: leased without a record`);
+    return {
+      status: 'leased' as const,
+      finAt: recorded.finAt,
+      init: recorded.init,
+      lease: { key, token: recorded.token, value: `${recorded.token}:${lease.owner}` },
+      deaths: recorded.deaths,
+      record,
+      segments: recorded.segments && parseSegmentIndex(recorded.segments),
+    };
   }
 
   recordAbort(
@@ -132,17 +156,27 @@ export class TransferStore {
     });
   }
 
+  /**
+   * Takes the assembly lease (see scripts.acquireLease). With `listSegments`, an acquired lease
+   * comes with the record and, for at most that many segments, the segment index: what the
+   * assembly reads first, in the same round trip.
+   */
   async acquireLease(
     key: string,
     owner: string,
     ttlMs: number,
     now: number,
+    listSegments?: number,
   ): Promise<
     | {
         status: 'acquired';
         lease: Lease;
         /** Holders before this one that lost the lease while assembling (died). */
         deaths: number;
+        /** With `listSegments`: the record as the lease left it. */
+        record?: TransferRecord | undefined;
+        /** With `listSegments`, when it had at most that many: the segment index. */
+        segments?: SegmentLocation[] | undefined;
       }
     | { status: 'busy' | 'not_ready'; state: string }
     | { status: 'backoff'; retryAt: number }
@@ -151,10 +185,19 @@ export class TransferStore {
       owner,
       leaseTtlMs: ttlMs,
       now,
+      listSegments: listSegments ?? '',
     });
     if (taken.status !== 'acquired') return taken;
     const { token, deaths } = taken;
-    return { status: 'acquired', lease: { key, token, value: `${token}:${owner}` }, deaths };
+    const lease = { key, token, value: `${token}:${owner}` };
+    if (!('hash' in taken)) return { status: 'acquired', lease, deaths };
+    return {
+      status: 'acquired',
+      lease,
+      deaths,
+      record: recordFromHash(key, pairsToObject(taken.hash)),
+      segments: taken.segments && parseSegmentIndex(taken.segments),
+    };
   }
 
   /**
@@ -358,4 +401,11 @@ export class TransferStore {
     );
     return parseSegmentIndex(page);
   }
+}
+
+/** A flat [field, value, …] reply (HGETALL in a script) as an object. */
+function pairsToObject(flat: readonly string[]): Record<string, string> {
+  const object: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) object[flat[i] as string] = flat[i + 1] as string;
+  return object;
 }

@@ -28,10 +28,34 @@ describe('script replies are decoded, not cast', () => {
       status: 'complete',
       location: 'file:///a',
     });
-    expect(recordFin.decode(['waiting', '1700000000000'])).toEqual({
+    expect(recordFin.decode(['waiting', '1700000000000', 1])).toEqual({
       status: 'waiting',
       finAt: 1_700_000_000_000,
+      init: true,
     });
+    expect(
+      recordFin.decode([
+        'leased',
+        '1700000000000',
+        0,
+        '4',
+        '0',
+        ['state', 'assembling'],
+        1,
+        ['12:10', '0'],
+      ]),
+    ).toEqual({
+      status: 'leased',
+      finAt: 1_700_000_000_000,
+      init: false,
+      token: 4,
+      deaths: 0,
+      hash: ['state', 'assembling'],
+      segments: ['12:10', '0'],
+    });
+    expect(
+      recordFin.decode(['leased', '1700000000000', 1, '4', '1', ['state', 'assembling'], 0, []]),
+    ).toMatchObject({ status: 'leased', deaths: 1, segments: undefined });
     expect(recordAbort.decode(['complete', ''])).toEqual({
       status: 'complete',
       uploadId: '',
@@ -41,6 +65,15 @@ describe('script replies are decoded, not cast', () => {
       status: 'acquired',
       token: 3,
       deaths: 1,
+    });
+    expect(
+      acquireLease.decode(['acquired', '3', '0', ['state', 'assembling'], 1, ['12:10', '0']]),
+    ).toEqual({
+      status: 'acquired',
+      token: 3,
+      deaths: 0,
+      hash: ['state', 'assembling'],
+      segments: ['12:10', '0'],
     });
     expect(acquireLease.decode(['backoff', '1700000002000'])).toEqual({
       status: 'backoff',
@@ -88,10 +121,14 @@ describe('script replies are decoded, not cast', () => {
     ['a ready flag other than 0 or 1', recordInit, ['created', 2]],
     ['a fin time that is no number', recordFin, ['waiting', 'soon']],
     ['a missing fin time', recordFin, ['ready']],
+    ['a ready fin without its init flag', recordFin, ['ready', '1700000000000']],
+    ['a lease without its token', recordFin, ['leased', '1700000000000', 1, '', '0', [], 0, []]],
+    ['a record that is no list', recordFin, ['leased', '1700000000000', 1, '4', '0', 'x', 0, []]],
     ['a status that is no string', recordAbort, [1, '', '']],
     ['a token that is no number', acquireLease, ['acquired', 'x', '0']],
     ['an acquired lease without its deaths', acquireLease, ['acquired', '3']],
     ['a back-off without its time', acquireLease, ['backoff', '']],
+    ['a listed record that is no list', acquireLease, ['acquired', '3', '0', 'x', 0, []]],
     ['a retry without its attempts', retryTransfer, ['retry', '', '5']],
     ['an unknown failure status', failTransfer, ['gave_up', '', '']],
     ['a lease answer other than 0 or 1', renewLease, 'OK'],

@@ -26,7 +26,7 @@ import {
 const REPLIES: Record<string, unknown> = {
   mqftRecordSegment: ['recorded', ''],
   mqftRecordInit: ['created', 0],
-  mqftRecordFin: ['waiting', '1000'],
+  mqftRecordFin: ['waiting', '1000', 1],
   mqftRecordAbort: ['aborted', '', ''],
   mqftAcquireLease: ['acquired', '1', '0'],
   mqftRenewLease: 1,

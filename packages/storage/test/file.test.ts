@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileStorage, StorageError } from '../src/index.js';
+import { dropWritten, WRITE_BATCH_BYTES } from '../src/file-upload.js';
 import {
   expectSameBytes,
   randomBytes,
@@ -61,6 +62,36 @@ describe('FileStorage', () => {
     expect((await storage.stat(t))?.size).toBe(bytes.length);
     expect(await storage.downloadUrl(t, 60)).toBe(completed.location);
     expect(await filesUnder(join(root, '%tmp'))).toEqual([]);
+  });
+
+  it('stores chunks gathered into batched writes, of every size, byte-identical', async () => {
+    // 64 KiB segments past WRITE_BATCH_BYTES, then chunks of 1 byte past WRITE_BATCH_CHUNKS,
+    // then a tail that stays gathered until complete().
+    const bytes = randomBytes(WRITE_BATCH_BYTES * 2 + 200 + 12_345);
+    const t = target();
+    const upload = await storage.begin(t);
+    let offset = 0;
+    const put = async (n: number) => {
+      await upload.write(bytes.subarray(offset, offset + n));
+      offset += n;
+    };
+    for (let i = 0; i < (WRITE_BATCH_BYTES * 2) / 65_536; i++) await put(65_536);
+    await put(0);
+    for (let i = 0; i < 200; i++) await put(1);
+    await put(12_345);
+    expect(offset).toBe(bytes.length);
+    const completed = await upload.complete({ size: bytes.length, sha256: sha256(bytes) });
+    expectSameBytes(await readFile(fileURLToPath(completed.location)), bytes);
+  });
+
+  it('a short write goes on with the rest of the batch', () => {
+    const chunks = [Buffer.from('abc'), Buffer.from('de'), Buffer.from('fgh')];
+    const text = (rest: Uint8Array[]) => rest.map((c) => Buffer.from(c).toString()).join('|');
+    expect(text(dropWritten(chunks, 0))).toBe('abc|de|fgh');
+    expect(text(dropWritten(chunks, 1))).toBe('bc|de|fgh');
+    expect(text(dropWritten(chunks, 3))).toBe('de|fgh');
+    expect(text(dropWritten(chunks, 6))).toBe('gh');
+    expect(dropWritten(chunks, 8)).toEqual([]);
   });
 
   it('stores a 0-byte file', async () => {

@@ -28,6 +28,11 @@ export interface StreamCommand {
    * when the transfer failed (a segment past MQFT_MAX_SEGMENTS_PER_TRANSFER).
    */
   reply?: ReplyTo;
+  /**
+   * init: the filemeta JSON, also the message body. Carried in a header too because the
+   * assemblers' consumer delivers headers only (docs/design.md "Throughput facts").
+   */
+  filemeta?: Uint8Array;
 }
 
 const H = {
@@ -37,7 +42,11 @@ const H = {
   size: 'Mqft-Size',
   checksum: 'Mqft-Checksum',
   reply: 'Mqft-Reply',
+  filemeta: 'Mqft-Filemeta',
 } as const;
+
+/** What nats-server adds to a message a headers-only consumer delivers: its body's length. */
+const MSG_SIZE = 'Nats-Msg-Size';
 
 const KINDS: readonly StreamCommandKind[] = ['init', 'seg', 'fin', 'abort'];
 
@@ -53,6 +62,8 @@ export function encodeCommandHeaders(command: StreamCommand, msgId?: string): Ms
   if (command.size !== undefined) h.set(H.size, String(command.size));
   if (command.checksum !== undefined) h.set(H.checksum, command.checksum);
   if (command.reply !== undefined) h.set(H.reply, encodeReply(command.reply));
+  if (command.filemeta !== undefined)
+    h.set(H.filemeta, Buffer.from(command.filemeta).toString('base64url'));
   if (msgId !== undefined) h.set('Nats-Msg-Id', msgId);
   return h;
 }
@@ -75,9 +86,24 @@ export function decodeCommandHeaders(h: MsgHdrs | undefined): StreamCommand {
   if (size !== undefined) command.size = size;
   if (h.has(H.checksum)) command.checksum = h.get(H.checksum);
   if (h.has(H.reply)) command.reply = decodeReply(h.get(H.reply));
+  if (h.has(H.filemeta)) command.filemeta = Buffer.from(h.get(H.filemeta), 'base64url');
   if (kind === 'seg' && offset === undefined) throw new EnvelopeError('segment without offset');
   if (kind === 'fin' && size === undefined) throw new EnvelopeError('fin without size');
   return command;
+}
+
+/**
+ * The length of a delivered message's body: nats-server's Nats-Msg-Size when the consumer
+ * delivers headers only (the body is then empty), else the body's own length.
+ */
+export function storedBodySize(h: MsgHdrs | undefined, body: Uint8Array): number {
+  if (!h || carriesBody(h)) return body.length;
+  return readNumber(h, MSG_SIZE) ?? body.length;
+}
+
+/** Whether a delivery carries the message's body (not a headers-only consumer's). */
+export function carriesBody(h: MsgHdrs | undefined): boolean {
+  return !h?.has(MSG_SIZE);
 }
 
 function readNumber(h: MsgHdrs, name: string): number | undefined {
@@ -87,7 +113,22 @@ function readNumber(h: MsgHdrs, name: string): number | undefined {
   return value;
 }
 
+/**
+ * Encoded replies by object: ingest measures a segment's reply (the room it takes from each
+ * part) and then every part's headers carry it, all from one ReplyTo; each is encoded once.
+ */
+const encodedReplies = new WeakMap<ReplyTo, string>();
+
 export function encodeReply(reply: ReplyTo): string {
+  let encoded = encodedReplies.get(reply);
+  if (encoded === undefined) {
+    encoded = encodeReplyNow(reply);
+    encodedReplies.set(reply, encoded);
+  }
+  return encoded;
+}
+
+function encodeReplyNow(reply: ReplyTo): string {
   const json = {
     t: reply.deviceTopic,
     r: reply.responseTopic,

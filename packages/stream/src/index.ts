@@ -16,6 +16,8 @@ export {
   encodeCommandHeaders,
   encodeReply,
   EnvelopeError,
+  carriesBody,
+  storedBodySize,
   type ReplyTo,
   type StreamCommand,
   type StreamCommandKind,

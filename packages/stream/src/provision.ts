@@ -1,5 +1,11 @@
 import type { JetStreamManager, StreamConfig, StreamInfo } from '@nats-io/jetstream';
-import { DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
 import { commandSubjects } from './subjects.js';
 
 export interface StreamSettings {
@@ -125,24 +131,48 @@ export function safeLimit(wanted: number, current: number, stored: number): numb
   return unlimited ? floor : Math.min(current, floor);
 }
 
-/** The one durable pull consumer that every assembler replica shares. */
+/**
+ * The one durable pull consumer that every assembler replica shares. It delivers headers only
+ * (the body's length comes in Nats-Msg-Size): recording needs where a segment's bytes are, not
+ * the bytes, which assembly reads once, by direct get (docs/design.md "Throughput facts").
+ *
+ * `retired`: durables of earlier versions, deleted once this one exists. nats-server 2.9.10
+ * would switch an existing durable to headers only in place, but a replica of the previous
+ * version still pulling from it would then record every segment as 0 bytes long (it takes the
+ * length from the body): a new durable, created before the old one is deleted, starts from the
+ * stream's first message, so nothing the old one left unacknowledged is lost; what it already
+ * recorded is recorded again, which is idempotent (the same stream sequence changes nothing).
+ */
 export async function ensureAssemblerConsumer(
   jsm: JetStreamManager,
   stream: string,
-  options: { durable: string; ackWaitMs: number; maxAckPending: number; maxDeliver?: number },
+  options: {
+    durable: string;
+    ackWaitMs: number;
+    maxAckPending: number;
+    maxDeliver?: number;
+    retired?: readonly string[];
+  },
 ): Promise<void> {
   const config = {
     durable_name: options.durable,
-    ack_policy: 'explicit' as const,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(options.ackWaitMs),
     max_ack_pending: options.maxAckPending,
     max_deliver: options.maxDeliver ?? -1,
     filter_subject: commandSubjects(stream),
+    headers_only: true,
   };
   try {
     await jsm.consumers.add(stream, config);
   } catch (err) {
     if (!/already in use|already exists/i.test((err as Error).message)) throw err;
     await jsm.consumers.update(stream, options.durable, config);
+  }
+  for (const durable of options.retired ?? []) {
+    await jsm.consumers.delete(stream, durable).catch((err: unknown) => {
+      if (!/consumer not found/i.test(String(err))) throw err;
+    });
   }
 }

@@ -23,6 +23,11 @@ export async function purgeSubject(
   subject: string,
   below = Number.MAX_SAFE_INTEGER,
   known: readonly number[] = [],
+  /**
+   * Whether the walk's end is confirmed by the stream leader (see below). Only a replicated
+   * stream needs it: on a stream of one replica every direct get is the leader's answer.
+   */
+  confirmWithLeader = true,
 ): Promise<number> {
   const first = known.filter((seq) => seq < below);
   await deleteAll(jsm, stream, first);
@@ -32,11 +37,12 @@ export async function purgeSubject(
   // leader (R3 streams, more so after a leader change) ends the walk early: it has not stored
   // the newest messages yet. So the walk ends only when the leader, too, has nothing more (one
   // request to the leader per purge).
-  for (let leader = false; ;) {
+  for (let leader = !confirmWithLeader; ;) {
     const request = { seq: from, next_by_subj: subject };
-    const msg = leader
-      ? await jsm.streams.getMessage(stream, request)
-      : await jsm.direct.getMessage(stream, request);
+    const msg =
+      leader && confirmWithLeader
+        ? await jsm.streams.getMessage(stream, request)
+        : await jsm.direct.getMessage(stream, request);
     if (msg !== null && msg.seq < below) {
       seqs.push(msg.seq);
       from = msg.seq + 1;

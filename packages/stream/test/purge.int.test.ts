@@ -48,6 +48,36 @@ describe('deleting a transfer’s messages on a real JetStream', () => {
     expect(await count('c1.b')).toBe(b.length);
   });
 
+  it('purgeSubject asks the stream leader to confirm the end of its walk, unless told the stream has one replica', async () => {
+    const leaderGets = () => {
+      let calls = 0;
+      const original = jsm.streams.getMessage.bind(jsm.streams);
+      jsm.streams.getMessage = (...args) => {
+        calls++;
+        return original(...args);
+      };
+      return { calls: () => calls, restore: () => (jsm.streams.getMessage = original) };
+    };
+    await publish('c3.a', 2);
+    let watch = leaderGets();
+    try {
+      expect(await purgeSubject(jsm, stream, subject('c3.a'))).toBe(2);
+      expect(watch.calls()).toBe(1);
+    } finally {
+      watch.restore();
+    }
+    await publish('c3.b', 2);
+    watch = leaderGets();
+    try {
+      expect(await purgeSubject(jsm, stream, subject('c3.b'), undefined, [], false)).toBe(2);
+      expect(watch.calls()).toBe(0);
+    } finally {
+      watch.restore();
+    }
+    expect(await count('c3.a')).toBe(0);
+    expect(await count('c3.b')).toBe(0);
+  });
+
   it('purgeLeftovers deletes what is still stored on the given subjects, and only there', async () => {
     await publish('c2.x', 2);
     await publish('c2.y', 1);

@@ -12,6 +12,7 @@ import {
   plannedPieces,
   type Coverage,
   type PlanPiece,
+  type SegmentIndex,
 } from './plan.js';
 import { finishComplete, replyToFin } from './results.js';
 import { readPlannedBytes, SegmentsLostError } from './segment-reader.js';
@@ -28,6 +29,14 @@ export const KNOWN_SEQS_LIMIT = 65_536;
 
 export type { AssemblyResult } from './metrics.js';
 
+/** What the caller already knows of a transfer (a small file's fin's script told it). */
+export interface KnownFacts {
+  /** Where the segment index is read (default: Redis, a page at a time). */
+  index?: SegmentIndex;
+  /** Stream sequences of the transfer besides its segments' (its fin's), purged unlooked-for. */
+  knownSeqs?: readonly number[];
+}
+
 /**
  * Assembles a transfer whose lease this process holds: checks exact coverage, streams the
  * segments from the stream in offset order into storage while hashing, and makes the file
@@ -38,7 +47,9 @@ export async function assembleTransfer(
   lease: Lease,
   record: TransferRecord,
   shutdown: AbortSignal,
+  known: KnownFacts = {},
 ): Promise<AssemblyResult> {
+  const index = known.index ?? ctx.store;
   const log = ctx.logger.child({
     key: lease.key,
     clientId: record.clientId,
@@ -48,10 +59,10 @@ export async function assembleTransfer(
   const size = record.finSize ?? 0;
   // Two passes over the segment index, a page at a time (plan.ts): the coverage first, then
   // the pieces as the reader needs them. Memory does not grow with the segment count.
-  const coverage = await checkCoverage(ctx.store, lease.key, size);
+  const coverage = await checkCoverage(index, lease.key, size);
   const purgeBelow = coverage.maxSeq + 1;
   if (coverage.missing.length > 0) return settleIncomplete(ctx, lease, record, coverage);
-  const knownSeqs: number[] = [];
+  const knownSeqs: number[] = [...(known.knownSeqs ?? [])];
 
   const keeper = new LeaseKeeper(ctx.store, lease, ctx.config.leaseTtl, (err) =>
     log.warn({ err }, 'lease renewal failed'),
@@ -69,7 +80,7 @@ export async function assembleTransfer(
       jsm: ctx.jsm,
       stream: ctx.config.stream,
       subject,
-      pieces: remembering(plannedPieces(ctx.store, lease.key, size), knownSeqs),
+      pieces: remembering(plannedPieces(index, lease.key, size), knownSeqs),
       window: READ_WINDOW,
       signal: AbortSignal.any([keeper.signal, shutdown]),
     })) {
@@ -131,11 +142,12 @@ export async function completeAssembly(
   }
   if (!(await keeper.renew())) throw keeper.signal.reason;
   const done = await upload.complete({ size, sha256 });
+  const completedAt = Date.now();
   const completed = await ctx.store.complete(lease, {
     location: done.location,
     size,
     checksum: sha256,
-    now: Date.now(),
+    now: completedAt,
   });
   if (completed.status === 'lost') {
     log.warn('lease lost after the upload completed; the successor writes the same object');
@@ -147,7 +159,16 @@ export async function completeAssembly(
     { size, sha256, location: done.location, ms: Math.round(performance.now() - started) },
     'transfer complete',
   );
-  await finishComplete(ctx, lease.key, completed.finReply, done.location, knownSeqs);
+  // What the completion script wrote, so that storing the outcome reads nothing back.
+  await finishComplete(ctx, lease.key, completed.finReply, done.location, knownSeqs, {
+    ...record,
+    state: 'complete',
+    location: done.location,
+    size,
+    checksum: sha256,
+    completedAt,
+    updatedAt: completedAt,
+  });
   return 'complete';
 }
 

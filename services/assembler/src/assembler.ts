@@ -39,8 +39,13 @@ import { watchConsumerBacklog } from './backlog.js';
 import { watchLoad } from './load-gate.js';
 import { StateRecovery } from './recovery.js';
 
-/** The one durable pull consumer every assembler replica shares. */
-export const ASSEMBLER_DURABLE = 'assembler';
+/**
+ * The one durable pull consumer every assembler replica shares; it delivers headers only.
+ * RETIRED_DURABLES: earlier versions' (full payloads), deleted at start once this one exists
+ * (ensureAssemblerConsumer; docs/operations.md "Upgrading").
+ */
+export const ASSEMBLER_DURABLE = 'assembler-headers';
+export const RETIRED_DURABLES = ['assembler'] as const;
 /**
  * The consumer's ack wait: a message delivered and not acked within it goes to another
  * replica. Recording takes milliseconds; a message held longer belongs to a stalled replica.
@@ -75,7 +80,12 @@ export async function startAssembler(
   });
 
   const jsm = await jetstreamManager(nc);
-  const purger = new Purger({ jsm, stream: config.stream, logger });
+  const purger = new Purger({
+    jsm,
+    stream: config.stream,
+    logger,
+    replicated: config.streamReplicas > 1,
+  });
   // nats-server may bring back what was purged just before it restarted (see RecentPurges).
   const nats = watchNatsConnection(nc, logger, (connected) => {
     if (connected) purger.repurgeRecent();
@@ -95,6 +105,7 @@ export async function startAssembler(
   });
   await ensureAssemblerConsumer(jsm, config.stream, {
     durable: ASSEMBLER_DURABLE,
+    retired: RETIRED_DURABLES,
     ackWaitMs: ACK_WAIT_MS,
     maxAckPending: Math.max(1000, config.recordConcurrency * 16),
   });
@@ -151,6 +162,7 @@ export async function startAssembler(
             wake: (key) => scheduler.progressive.wake(key),
           }
         : undefined,
+    assemblyAtFin: { reserve: (key, size) => scheduler.reserve(key, size) },
     loadGate,
   };
   purger.startLeftoverChecks();

@@ -2,15 +2,19 @@ import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { decodeCommandHeaders, deleteStreamMessage, EnvelopeError } from '@mqft/stream';
 import type { AssemblerContext } from './context.js';
 import { LEAVES_MESSAGE_UNREFERENCED, RECORDERS } from './record/index.js';
+import { BodyGoneError, storedCommandOf } from './stored-command.js';
 
 /** Redelivery delay after a failure to record (Redis down, say): back off, do not spin. */
 export const NAK_DELAY_MS = 2000;
 /**
  * Messages pulled ahead of recording. Counted in messages, not bytes: with `max_bytes`,
  * nats.js 3.4 let the pull lapse under load (pending in the hundreds, nothing waiting, for
- * 30–45 s; measured by the benchmarks). 8 × a stored message (≤ max_payload) bounds memory.
+ * 30–45 s; measured by the benchmarks). The consumer delivers headers only, so a message is a
+ * few hundred bytes (an init's, with its filemeta, at most ~90 KiB): 64 of them bound memory
+ * well, and nats.js asks again once a quarter are taken (a pull request per ~16 messages,
+ * not per ~2 as with the 8 that whole payloads allowed).
  */
-export const PULL_MAX_MESSAGES = 8;
+export const PULL_MAX_MESSAGES = 64;
 /**
  * How long one pull request lives. nats.js notices a pull the server forgot (the consumer's
  * leader was killed: its pending pulls die with it) only after two missed idle heartbeats
@@ -68,10 +72,8 @@ export class CommandConsumer {
       const command = decodeCommandHeaders(msg.headers);
       kind = command.kind;
       const timer = metrics.recordSeconds.startTimer({ kind });
-      const outcome = await RECORDERS[command.kind](this.ctx, command, {
-        seq: msg.seq,
-        data: msg.data,
-      });
+      const stored = storedCommandOf(msg, command, this.ctx.jsm, this.ctx.config.stream);
+      const outcome = await RECORDERS[command.kind](this.ctx, command, stored);
       timer();
       const leftBehind = LEAVES_MESSAGE_UNREFERENCED[outcome];
       if (leftBehind !== false) {
@@ -110,6 +112,13 @@ export class CommandConsumer {
           'unreadable stream message dropped',
         );
         metrics.commands.inc({ kind, outcome: 'unreadable' });
+        msg.term();
+        return;
+      }
+      if (err instanceof BodyGoneError) {
+        // Deleted before it was recorded (an abort's purge): there is nothing left to record.
+        logger.warn({ err, seq: msg.seq, kind }, 'command gone from the stream before recording');
+        metrics.commands.inc({ kind, outcome: 'gone' });
         msg.term();
         return;
       }

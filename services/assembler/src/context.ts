@@ -3,6 +3,9 @@ import type { StorageBackend } from '@mqft/storage';
 import type { ReplyTo } from '@mqft/stream';
 import type {
   ClientQuotas,
+  Lease,
+  SegmentLocation,
+  TransferRecord,
   CreatedIndexes,
   DueIndex,
   RebuildLock,
@@ -58,8 +61,38 @@ export interface AssemblerContext {
    */
   progressive?: { offer: (key: string) => void; wake: (key: string) => boolean } | undefined;
   /**
+   * Room for a small file's assembly that its fin's script leases (record/fin.ts). Absent
+   * where fins only record (the replay of the stream, tests): then requestAssembly.
+   */
+  assemblyAtFin?: AssemblyAtFin | undefined;
+  /**
    * Whether the cluster is behind (inits of new transfers then get 0x97 busy). Absent where
    * nobody may be refused: the replay of the stream after Redis lost its data.
    */
   loadGate?: LoadGate | undefined;
+}
+
+/** A transfer whose assembly lease the fin's script took, with what that script read. */
+export interface LeasedAtFin {
+  lease: Lease;
+  /** Holders before this one that died while assembling it. */
+  deaths: number;
+  record: TransferRecord;
+  /** Its segment index in offset order, when the script listed it (few segments). */
+  segments?: SegmentLocation[] | undefined;
+  /** The stream sequence of the fin that leased it (purged with the segments, unlooked-for). */
+  finSeq: number;
+}
+
+/** Reserves, before a fin is recorded, the room its assembly needs in this process. */
+export interface AssemblyAtFin {
+  /** Room for a file of `size` bytes now (only small ones), or undefined. */
+  reserve(key: string, size: number): AtFinReservation | undefined;
+}
+
+export interface AtFinReservation {
+  /** Assembles in the background; the room goes back when it ends. */
+  run(leased: LeasedAtFin): void;
+  /** The fin did not lease the transfer: the room goes back (nothing once run() was called). */
+  cancel(): void;
 }

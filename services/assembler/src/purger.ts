@@ -15,6 +15,11 @@ export interface PurgerOptions {
   attempts?: number;
   /** Pause between two attempts. */
   retryMs?: number;
+  /**
+   * Whether the stream has more than one replica (MQFT_STREAM_REPLICAS > 1; the default):
+   * then each purge's walk ends with a request to the stream leader (see purgeSubject).
+   */
+  replicated?: boolean;
 }
 
 /**
@@ -47,7 +52,7 @@ export class Purger {
     const subject = commandSubject(stream, key);
     for (let attempt = 1; ; attempt++) {
       try {
-        await purgeSubject(jsm, stream, subject, undefined, seqs);
+        await purgeSubject(jsm, stream, subject, undefined, seqs, this.options.replicated ?? true);
         this.recentPurges.remember(key);
         return;
       } catch (err) {

@@ -4,6 +4,7 @@ import { commandSubjects, decodeCommandHeaders, EnvelopeError } from '@mqft/stre
 import { PULL_EXPIRES_MS } from './consumer.js';
 import type { AssemblerContext } from './context.js';
 import { RECORDERS } from './record/index.js';
+import { BodyGoneError, storedCommandOf } from './stored-command.js';
 import { settleIfStored } from './stored-file.js';
 
 const LOCK_TTL_MS = 30_000;
@@ -121,15 +122,18 @@ export class StateRecovery {
     if (info.state.messages === 0) return 0;
     const last = info.state.last_seq;
     // Replayed commands answer nobody and refuse nothing (an init replayed now was admitted
-    // long ago, whatever the load).
+    // long ago, whatever the load); a replayed fin only records (the assembly is requested).
     const quiet: AssemblerContext = {
       ...this.ctx,
       sendResult: () => Promise.resolve(),
       loadGate: undefined,
+      assemblyAtFin: undefined,
     };
     const consumer = await this.js.consumers.get(config.stream, {
       filter_subjects: commandSubjects(config.stream),
       deliver_policy: DeliverPolicy.All,
+      // As the command consumer: recording reads no segment's bytes.
+      headers_only: true,
     });
     const messages = await consumer.consume({ max_messages: 32, expires: PULL_EXPIRES_MS });
     let count = 0;
@@ -148,10 +152,11 @@ export class StateRecovery {
         try {
           const command = decodeCommandHeaders(msg.headers);
           touched.add(command.key);
-          await RECORDERS[command.kind](quiet, command, { seq: msg.seq, data: msg.data });
+          const stored = storedCommandOf(msg, command, this.ctx.jsm, config.stream);
+          await RECORDERS[command.kind](quiet, command, stored);
           count++;
         } catch (err) {
-          if (!(err instanceof EnvelopeError)) throw err;
+          if (!(err instanceof EnvelopeError || err instanceof BodyGoneError)) throw err;
         }
         if (Date.now() - renewedAt > LOCK_TTL_MS / 3) {
           if (!(await rebuildLock.renew(owner, LOCK_TTL_MS)))

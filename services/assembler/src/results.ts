@@ -1,5 +1,6 @@
 import { parseTransferKey, type ReasonDescription } from '@mqft/protocol';
 import { decodeReply } from '@mqft/stream';
+import type { TransferRecord } from '@mqft/state';
 import type { AssemblerContext } from './context.js';
 import { storeCompletion } from './store-completion.js';
 
@@ -30,7 +31,8 @@ export async function replyToFin(
 /**
  * A transfer was marked complete: tells watchers and the waiting fin, purges its segments in
  * the background (the Purger) and frees its quota slot. `seqs` are its segments' stream
- * sequences, when known.
+ * sequences, when known; `completed` its record as the completion left it, when the caller
+ * knows it (else it is read from Redis).
  */
 export async function finishComplete(
   ctx: AssemblerContext,
@@ -38,12 +40,13 @@ export async function finishComplete(
   finReply: string,
   location: string,
   seqs: readonly number[],
+  completed?: TransferRecord,
 ): Promise<void> {
   ctx.events.publish({ key, state: 'complete', location });
   await replyToFin(ctx, key, finReply, { reason: 'success', location });
   // The outcome is stored for backends before the segments go: until the purge, a crash
   // leaves the watchdog (or, Redis lost, the replay) to complete it again and publish it.
-  if (!(await storeCompletionOrDefer(ctx, key))) return;
+  if (!(await storeCompletionOrDefer(ctx, key, completed))) return;
   // The file is safe in storage: the segments may go, and the quota slot frees. Deleting them
   // one by one (see purgeSubject) takes a while for a large file, so it runs in the
   // background; the lease watchdog (still scheduled until it is done) covers a crash. It
@@ -60,9 +63,13 @@ export const STORE_COMPLETION_RETRY_MS = 3000;
  * storeCompletion for a transfer just marked complete; false when it failed (NATS or Redis
  * away): the due index brings the transfer back to the watchdog, which does it and the purge.
  */
-async function storeCompletionOrDefer(ctx: AssemblerContext, key: string): Promise<boolean> {
+async function storeCompletionOrDefer(
+  ctx: AssemblerContext,
+  key: string,
+  completed: TransferRecord | undefined,
+): Promise<boolean> {
   try {
-    const record = await ctx.store.get(key);
+    const record = completed ?? (await ctx.store.get(key));
     if (record?.state === 'complete') await storeCompletion(ctx, record);
     return true;
   } catch (err) {

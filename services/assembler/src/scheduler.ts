@@ -1,12 +1,13 @@
 import { sleep } from '@mqft/config';
-import type { Lease } from '@mqft/state';
-import type { AssemblerContext } from './context.js';
+import type { Lease, TransferRecord } from '@mqft/state';
+import type { AssemblerContext, AssemblyAtFin, AtFinReservation, LeasedAtFin } from './context.js';
 import { AssemblyAdmission } from './admission.js';
-import { assembleTransfer } from './assemble.js';
+import { assembleTransfer, type KnownFacts } from './assemble.js';
 import { failTransfer, permanentCause } from './failure.js';
 import { checkCoverage } from './plan.js';
 import { ProgressiveAssemblies } from './progressive.js';
 import { replyToFin } from './results.js';
+import { LISTED_SEGMENTS, ListedSegments } from './segment-snapshot.js';
 import { storeCompletion } from './store-completion.js';
 
 /** How often each assembler looks at the due index (fin graces, watchdogs, retries). */
@@ -30,8 +31,12 @@ const HAND_BACK_RETRY_MS = 500;
  * assemblers that died, retries after storage errors. A request beyond this process's capacity
  * goes to the due index, where any assembler may take it.
  */
-export class AssemblyScheduler {
+export class AssemblyScheduler implements AssemblyAtFin {
   private readonly running = new Map<string, Promise<void>>();
+  /** Keys reserved by a fin's recorder (reserve), not yet leased or given back. */
+  private readonly reserved = new Set<string>();
+  /** Reserved keys requested meanwhile: requested again when the reservation ends unleased. */
+  private readonly requestedWhileReserved = new Set<string>();
   private readonly shutdown = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   /** The sweep in flight, if any. */
@@ -62,7 +67,13 @@ export class AssemblyScheduler {
 
   request(key: string): void {
     // Its progressive holder runs here: it sees the fin at once and finishes the transfer.
-    if (this.running.has(key) || this.progressive.wake(key)) return;
+    if (this.progressive.wake(key)) return;
+    if (this.running.has(key)) {
+      // A segment recorded 'ready' while the fin's script (which saw it not ready) runs: asked
+      // again once that fin gives its reservation back, or it would wait for the fin grace.
+      if (this.reserved.has(key)) this.requestedWhileReserved.add(key);
+      return;
+    }
     if (this.draining || this.running.size >= this.admission.capacity) {
       const deferred: Promise<void> = this.ctx.due
         .scheduleCheck(key, Date.now())
@@ -71,13 +82,65 @@ export class AssemblyScheduler {
       this.deferring.add(deferred);
       return;
     }
-    const attempt = this.attempt(key)
+    this.track(key, this.attempt(key));
+  }
+
+  /**
+   * Room for a small file's assembly, taken before its fin is recorded: that script then
+   * takes the lease too, and hands over everything the assembly reads (record/fin.ts). None
+   * while draining, for a key already running or without room (then the fin only records, and
+   * requestAssembly admits as usual).
+   */
+  reserve(key: string, size: number): AtFinReservation | undefined {
+    if (this.draining || this.running.has(key) || this.running.size >= this.admission.capacity)
+      return undefined;
+    if (size > this.ctx.config.storagePartSize) return undefined;
+    const admitted = this.admission.tryAdmit(size);
+    if (!admitted) return undefined;
+    let ended!: () => void;
+    this.track(key, new Promise<void>((resolve) => (ended = resolve)));
+    this.reserved.add(key);
+    let settled = false;
+    const end = () => {
+      if (settled) return;
+      settled = true;
+      this.reserved.delete(key);
+      this.admission.release(admitted);
+      ended();
+    };
+    let started = false;
+    return {
+      run: (leased) => {
+        started = true;
+        // Leased: whatever asked for it meanwhile is this assembly.
+        this.reserved.delete(key);
+        this.requestedWhileReserved.delete(key);
+        this.assembleLeasedAtFin(leased)
+          .catch((err: unknown) => {
+            this.ctx.logger.error(
+              { err, key },
+              'assembly attempt failed; the due index retries it',
+            );
+          })
+          .finally(end);
+      },
+      // After run(), the room is the assembly's until it ends.
+      cancel: () => {
+        if (!started) end();
+      },
+    };
+  }
+
+  /** Runs `work` as the assembly of `key`, counted in the room until it ends. */
+  private track(key: string, work: Promise<void>): void {
+    const attempt = work
       .catch((err: unknown) => {
         this.ctx.logger.error({ err, key }, 'assembly attempt failed; the due index retries it');
       })
       .finally(() => {
         this.running.delete(key);
         this.ctx.metrics.activeAssemblies.set(this.running.size);
+        if (this.requestedWhileReserved.delete(key) && !this.draining) this.request(key);
         // A slot is free: take the next due transfer now, not at the next tick (a burst of
         // small files otherwise drains at one per slot per second).
         if (!this.draining) this.sweep();
@@ -102,9 +165,16 @@ export class AssemblyScheduler {
   }
 
   private async assembleLeased(key: string): Promise<void> {
-    const { store, due, config, metrics } = this.ctx;
+    const { store, due, config } = this.ctx;
     const now = Date.now();
-    const taken = await store.acquireLease(key, this.ctx.owner, config.leaseTtl, now);
+    // With the record and (a small file's) segment index: the assembly reads nothing more.
+    const taken = await store.acquireLease(
+      key,
+      this.ctx.owner,
+      config.leaseTtl,
+      now,
+      LISTED_SEGMENTS,
+    );
     if (taken.status === 'busy') {
       await due.scheduleCheck(key, now + config.leaseTtl);
       return;
@@ -120,36 +190,59 @@ export class AssemblyScheduler {
     }
     try {
       await due.scheduleCheck(key, now + 2 * config.leaseTtl);
-      const record = await store.get(key);
+      const { record, segments } = taken;
       if (!record) return;
-      if (taken.deaths >= config.assemblyMaxDeaths) {
-        // Poison detection: the holders before died while assembling it; do not try again.
-        const log = this.ctx.logger.child({
-          key,
-          clientId: record.clientId,
-          fileId: record.fileId,
-        });
-        const result = await failTransfer(
-          this.ctx,
-          taken.lease,
-          record,
-          'assembler_died',
-          [],
-          log,
-          {
-            deaths: taken.deaths,
-          },
-        );
-        metrics.assemblies.inc({ result });
-        return;
-      }
-      this.ctx.events.publish({ key, state: 'assembling' });
-      const result = await assembleTransfer(this.ctx, taken.lease, record, this.shutdown.signal);
-      metrics.assemblies.inc({ result });
+      await this.assembleHeld(
+        taken.lease,
+        taken.deaths,
+        record,
+        segments ? { index: new ListedSegments(segments) } : {},
+      );
     } catch (err) {
       await this.handBack(taken.lease, err);
       throw err;
     }
+  }
+
+  /** The fin's script took the lease (and the fin's recorder wrote the watchdog entry). */
+  private async assembleLeasedAtFin(leased: LeasedAtFin): Promise<void> {
+    const { lease, deaths, record, segments, finSeq } = leased;
+    try {
+      await this.assembleHeld(lease, deaths, record, {
+        ...(segments ? { index: new ListedSegments(segments) } : {}),
+        knownSeqs: [finSeq],
+      });
+    } catch (err) {
+      await this.handBack(lease, err);
+      throw err;
+    }
+  }
+
+  /** Assembles (or, after too many deaths, fails) a transfer whose lease this process holds. */
+  private async assembleHeld(
+    lease: Lease,
+    deaths: number,
+    record: TransferRecord,
+    known?: KnownFacts,
+  ): Promise<void> {
+    const { config, metrics } = this.ctx;
+    const key = lease.key;
+    if (deaths >= config.assemblyMaxDeaths) {
+      // Poison detection: the holders before died while assembling it; do not try again.
+      const log = this.ctx.logger.child({
+        key,
+        clientId: record.clientId,
+        fileId: record.fileId,
+      });
+      const result = await failTransfer(this.ctx, lease, record, 'assembler_died', [], log, {
+        deaths,
+      });
+      metrics.assemblies.inc({ result });
+      return;
+    }
+    this.ctx.events.publish({ key, state: 'assembling' });
+    const result = await assembleTransfer(this.ctx, lease, record, this.shutdown.signal, known);
+    metrics.assemblies.inc({ result });
   }
 
   /**

@@ -177,7 +177,8 @@ export class TestAssembler {
       headers: encodeCommandHeaders(command, randomUUID()),
       expect: { streamName: stream },
     });
-    return { command, stored: { seq: ack.seq, data: body } };
+    const stored = { seq: ack.seq, size: body.length, body: () => Promise.resolve(body) };
+    return { command, stored };
   }
 
   /** Records a published command as the consumer would (without acking or deleting it). */
@@ -237,9 +238,10 @@ export class TestAssembler {
   }
 
   /** Results sent for the transfer's commands of one kind (by the device topic's last part). */
-  resultsFor(key: string, kind: 'init' | 'fin' | 'abort'): FinResult[] {
+  /** The results sent to `key`'s init, fin, abort, or segment at an offset. */
+  resultsFor(key: string, command: 'init' | 'fin' | 'abort' | number): FinResult[] {
     return this.results
-      .filter((r) => r.key === key && r.reply.deviceTopic.endsWith(`/${kind}`))
+      .filter((r) => r.key === key && r.reply.deviceTopic.endsWith(`/${command}`))
       .map((r) => r.result);
   }
 
@@ -281,6 +283,14 @@ export class TestTransfer {
 
   seg(offset: number, bytes: Uint8Array): Promise<PublishedCommand> {
     return this.t.publish({ kind: 'seg', key: this.key, offset }, bytes);
+  }
+
+  /** A segment with the reply ingest attaches to a device's segment (answered when it fails). */
+  segWithReply(offset: number, bytes: Uint8Array): Promise<PublishedCommand> {
+    return this.t.publish(
+      { kind: 'seg', key: this.key, offset, reply: this.reply(String(offset)) },
+      bytes,
+    );
   }
 
   fin(size: number, checksum?: string): Promise<PublishedCommand> {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assembleTransfer } from '../src/assemble.js';
+import type { LeasedAtFin } from '../src/context.js';
 import { TestAssembler, testBytes } from './context.js';
 
 // Each recorder against a real TransferStore and stream; results, events and assembly
@@ -162,6 +163,31 @@ describe('recorders', () => {
       expect(await t.holds(newer.stored.seq)).toBe(true);
     });
 
+    it('the same stream message recorded again (a new durable replays the stream) changes nothing', async () => {
+      // docs/operations.md "Upgrading": the headers-only durable delivers what the earlier one
+      // recorded again. The recorded copy must stay recorded and referenced: 'duplicate' would
+      // have the consumer delete it.
+      const transfer = t.transfer();
+      const init = await transfer.init({ name: 'a.bin', size: 13 });
+      const segs = [await transfer.seg(0, testBytes(5)), await transfer.seg(5, testBytes(7))];
+      const fin = await transfer.fin(13);
+      const first = [];
+      for (const c of [init, ...segs, fin]) first.push(await t.record(c));
+      const before = await t.ctx.store.get(transfer.key);
+      const again = [];
+      for (const c of [init, ...segs, fin]) again.push(await t.record(c));
+      expect(first).toEqual(['created', 'recorded', 'recorded', 'waiting']);
+      expect(again).toEqual(['resumed', 'recorded', 'recorded', 'waiting']);
+      expect(await t.ctx.store.get(transfer.key)).toMatchObject({
+        bytes: before?.bytes,
+        state: 'receiving',
+      });
+      expect(await t.ctx.store.segments(transfer.key)).toEqual([
+        { offset: 0, seq: segs[0]?.stored.seq, length: 5 },
+        { offset: 5, seq: segs[1]?.stored.seq, length: 7 },
+      ]);
+    });
+
     it('is ignored once the transfer is complete', async () => {
       const transfer = await completed();
       expect(await t.record(await transfer.seg(0, testBytes(5)))).toBe('ignored_complete');
@@ -181,6 +207,106 @@ describe('recorders', () => {
       expect(due).toBeGreaterThanOrEqual(before + t.config.leaseTtl);
       expect(due).toBeLessThanOrEqual(Date.now() + t.config.leaseTtl);
       expect(t.resultsFor(transfer.key, 'fin')).toEqual([]);
+    });
+
+    it('ready, with room reserved here: leases it in the same script and hands over what the assembly reads', async () => {
+      const transfer = t.transfer();
+      await t.record(await transfer.init({ name: 'data.bin', size: 10 }));
+      const seg = await transfer.seg(0, testBytes(10));
+      await t.record(seg);
+      const handed: LeasedAtFin[] = [];
+      const reserved: { key: string; size: number }[] = [];
+      let cancelled = 0;
+      t.ctx.assemblyAtFin = {
+        reserve: (key, size) => {
+          reserved.push({ key, size });
+          // As the scheduler's: cancel() does nothing once run() was called.
+          return {
+            run: (leased) => void handed.push(leased),
+            cancel: () => void (handed.length === 0 && cancelled++),
+          };
+        },
+      };
+      try {
+        const before = Date.now();
+        const fin = await transfer.fin(10);
+        expect(await t.record(fin)).toBe('ready');
+        expect(reserved).toEqual([{ key: transfer.key, size: 10 }]);
+        expect(cancelled).toBe(0);
+        expect(handed).toHaveLength(1);
+        const [leased] = handed as [LeasedAtFin];
+        expect(leased.lease.key).toBe(transfer.key);
+        expect(leased.deaths).toBe(0);
+        expect(leased.record).toMatchObject({ state: 'assembling', finSize: 10, name: 'data.bin' });
+        expect(leased.segments).toEqual([{ offset: 0, seq: seg.stored.seq, length: 10 }]);
+        expect(leased.finSeq).toBe(fin.stored.seq);
+        // The lease is the one Redis holds: renewing it works, another cannot take it.
+        expect(await t.ctx.store.renewLease(leased.lease, t.config.leaseTtl)).toBe(true);
+        const other = await t.ctx.store.acquireLease(transfer.key, 'other', 1000, Date.now());
+        expect(other.status).toBe('busy');
+        // The watchdog for a holder that dies, written before the fin is acked.
+        expect(await t.dueAt(transfer.key)).toBeGreaterThanOrEqual(before + 2 * t.config.leaseTtl);
+        expect(t.requested).not.toContain(transfer.key);
+      } finally {
+        t.ctx.assemblyAtFin = undefined;
+      }
+    });
+
+    it('not ready, with room reserved: gives the room back and only records', async () => {
+      const transfer = t.transfer();
+      await t.record(await transfer.init());
+      let cancelled = 0;
+      t.ctx.assemblyAtFin = {
+        reserve: () => ({
+          run: () => {
+            throw new Error('not leased');
+          },
+          cancel: () => void cancelled++,
+        }),
+      };
+      try {
+        expect(await t.record(await transfer.fin(10))).toBe('waiting');
+        expect(cancelled).toBe(1);
+        expect((await t.ctx.store.get(transfer.key))?.state).toBe('receiving');
+      } finally {
+        t.ctx.assemblyAtFin = undefined;
+      }
+    });
+
+    it('lists the transfer in the created indexes only when no init did', async () => {
+      const indexed: string[] = [];
+      const indexTransfer = t.ctx.indexes.indexTransfer.bind(t.ctx.indexes);
+      t.ctx.indexes.indexTransfer = (key, createdAt) => {
+        indexed.push(key);
+        return indexTransfer(key, createdAt);
+      };
+      try {
+        const withInit = t.transfer();
+        await t.record(await withInit.init());
+        expect(await t.record(await withInit.fin(10))).toBe('waiting');
+        expect(indexed).toEqual([withInit.key]);
+        const finOnly = t.transfer();
+        expect(await t.record(await finOnly.fin(10))).toBe('waiting');
+        expect(indexed).toEqual([withInit.key, finOnly.key]);
+      } finally {
+        t.ctx.indexes.indexTransfer = indexTransfer;
+      }
+    });
+
+    it('assembling: a fin (redelivered after its holder died) arms the lease watchdog if none is', async () => {
+      const transfer = t.transfer();
+      await t.record(await transfer.init());
+      await t.record(await transfer.seg(0, testBytes(10)));
+      await t.record(await transfer.fin(10));
+      await t.lease(transfer.key);
+      await t.ctx.due.unschedule(transfer.key);
+      const before = Date.now();
+      expect(await t.record(await transfer.fin(10))).toBe('assembling');
+      expect(await t.dueAt(transfer.key)).toBeGreaterThanOrEqual(before + 2 * t.config.leaseTtl);
+      // Never later than a look already due.
+      await t.ctx.due.scheduleCheck(transfer.key, 5);
+      expect(await t.record(await transfer.fin(10))).toBe('assembling');
+      expect(await t.dueAt(transfer.key)).toBe(5);
     });
 
     it('waiting: due when the grace of the FIRST fin runs out; a resent fin does not push it back', async () => {
@@ -252,7 +378,9 @@ describe('recorders', () => {
       expect(await t.dueAt(transfer.key)).toBeUndefined();
       expect(await t.ctx.store.get(transfer.key)).toMatchObject({ state: 'aborted', bytes: 0 });
       expect(await t.ctx.store.segments(transfer.key)).toEqual([]);
-      expect(await t.record(await transfer.seg(5, testBytes(5)))).toBe('ignored_aborted');
+      // A segment still coming tells its device (ingest answered it success when durable).
+      expect(await t.record(await transfer.segWithReply(5, testBytes(5)))).toBe('ignored_aborted');
+      expect(t.resultsFor(transfer.key, 5)).toEqual([{ reason: 'aborted' }]);
     });
 
     it('leaves a complete transfer complete, and still answers success', async () => {

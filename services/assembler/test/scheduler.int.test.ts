@@ -70,6 +70,72 @@ describe('AssemblyScheduler', () => {
     expect(await t.metric('mqft_assembler_active_assemblies')).toBe(0);
   });
 
+  /** Counts the calls of these store methods from now on. */
+  const countCalls = <const M extends 'acquireLease' | 'segmentPage' | 'get'>(names: M[]) => {
+    const calls = Object.fromEntries(names.map((name) => [name, 0])) as Record<M, number>;
+    const store = t.ctx.store;
+    for (const name of names) {
+      const original = store[name].bind(store) as (...args: unknown[]) => unknown;
+      (store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        calls[name]++;
+        return original(...args);
+      };
+    }
+    return calls;
+  };
+
+  /** Uploads a small file, waits for its answer: stored, its outcome, its messages purged. */
+  const uploadSmallFile = async (s: AssemblyScheduler) => {
+    const content = testBytes(1_500);
+    const transfer = t.transfer();
+    const { outcomes } = await transfer.upload(content, { segmentSize: 500 });
+    await finAnswered(transfer.key);
+    await waitFor(() => s.active === 0, { what: 'no assembly running' });
+    const { location } = (await t.ctx.store.get(transfer.key)) ?? {};
+    expect(t.resultsFor(transfer.key, 'fin')).toEqual([{ reason: 'success', location }]);
+    expect(await readLocation(location ?? '')).toEqual(content);
+    expect(t.outcomes.map((o) => [o.kind, o.key, o.size])).toEqual([
+      ['complete', transfer.key, 1_500],
+    ]);
+    await t.ctx.purger.settled();
+    expect(await t.storedMessages(transfer.key)).toBe(0);
+    expect(await t.holdsQuota(transfer.key)).toBe(false);
+    return outcomes;
+  };
+
+  it("assembles a small file from its fin's lease: no lease taken again, no index read", async () => {
+    const s = await start();
+    t.ctx.assemblyAtFin = s;
+    const calls = countCalls(['acquireLease', 'segmentPage', 'get']);
+    const outcomes = await uploadSmallFile(s);
+    expect(outcomes.at(-1)).toBe('ready');
+    expect(calls).toEqual({ acquireLease: 0, segmentPage: 0, get: 1 }); // the test's own get
+  });
+
+  it("a request while a fin's reservation is held is not lost when the fin leases nothing", async () => {
+    // A segment recorded 'ready' while its fin's script (which ran first, and saw the bytes
+    // missing) still held the room: without the request kept, the transfer would wait for the
+    // fin grace.
+    const s = await start({ config: { finGrace: 600_000 } });
+    t.ctx.requestAssembly = () => undefined;
+    const transfer = t.transfer();
+    await transfer.upload(testBytes(100));
+    const reservation = s.reserve(transfer.key, 100);
+    expect(reservation).toBeDefined();
+    s.request(transfer.key);
+    reservation?.cancel();
+    await finAnswered(transfer.key);
+    const { location } = (await t.ctx.store.get(transfer.key)) ?? {};
+    expect(t.resultsFor(transfer.key, 'fin')).toEqual([{ reason: 'success', location }]);
+  });
+
+  it('a requested assembly gets the record and segment index with its lease', async () => {
+    const s = await start();
+    const calls = countCalls(['acquireLease', 'segmentPage', 'get']);
+    await uploadSmallFile(s);
+    expect(calls).toEqual({ acquireLease: 1, segmentPage: 0, get: 1 }); // the test's own get
+  });
+
   it.each([
     { files: 'larger than a part (by count)', size: 3_000 },
     { files: 'of at most one part (by bytes)', size: 600 },

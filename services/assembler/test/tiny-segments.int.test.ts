@@ -9,7 +9,6 @@ import {
   TestAssembler,
   testBytes,
   type PublishedCommand,
-  type SentResult,
   type TestAssemblerOptions,
   type TestTransfer,
 } from './context.js';
@@ -32,27 +31,13 @@ describe('tiny segments', () => {
   });
 
   /** A segment as ingest stores it: with its reply (the device's topic for this offset). */
-  const seg = (transfer: TestTransfer, offset: number, bytes: Uint8Array) =>
-    t.publish(
-      {
-        kind: 'seg',
-        key: transfer.key,
-        offset,
-        reply: { deviceTopic: `$file/${transfer.id.fileId}/${offset}`, responseTopic: 'results' },
-      },
-      bytes,
-    );
-  const segResults = (key: string, offset: number): SentResult['result'][] =>
-    t.results
-      .filter((r) => r.key === key && r.reply.deviceTopic.endsWith(`/${offset}`))
-      .map((r) => r.result);
   /** Publishes and records `count` one-byte segments at offsets 0, step, 2·step, … */
   const oneByteSegments = async (transfer: TestTransfer, count: number, step: number) => {
     const batch = 250;
     for (let first = 0; first < count; first += batch) {
       const published: PublishedCommand[] = await Promise.all(
         Array.from({ length: Math.min(batch, count - first) }, (_, i) =>
-          seg(transfer, (first + i) * step, testBytes(1, first + i)),
+          transfer.segWithReply((first + i) * step, testBytes(1, first + i)),
         ),
       );
       await Promise.all(published.map((p) => t.record(p)));
@@ -65,14 +50,16 @@ describe('tiny segments', () => {
     await t.record(await transfer.init({ name: 'tiny.bin' }));
     expect(await t.holdsQuota(transfer.key)).toBe(true);
     for (let offset = 0; offset < 5; offset++)
-      expect(await t.record(await seg(transfer, offset, testBytes(1, offset)))).toBe('recorded');
+      expect(await t.record(await transfer.segWithReply(offset, testBytes(1, offset)))).toBe(
+        'recorded',
+      );
     // A later copy at a recorded offset replaces it: not a new segment.
-    expect(await t.record(await seg(transfer, 4, testBytes(1, 9)))).toBe('recorded');
+    expect(await t.record(await transfer.segWithReply(4, testBytes(1, 9)))).toBe('recorded');
     expect(await t.record(await transfer.fin(10))).toBe('waiting');
 
-    expect(await t.record(await seg(transfer, 5, testBytes(1)))).toBe('too_many_segments');
+    expect(await t.record(await transfer.segWithReply(5, testBytes(1)))).toBe('too_many_segments');
 
-    expect(segResults(transfer.key, 5)).toEqual([{ reason: 'too_many_segments' }]);
+    expect(t.resultsFor(transfer.key, 5)).toEqual([{ reason: 'too_many_segments' }]);
     expect(t.resultsFor(transfer.key, 'fin')).toEqual([{ reason: 'too_many_segments' }]);
     expect(await t.ctx.store.get(transfer.key)).toMatchObject({
       state: 'failed',
@@ -94,8 +81,8 @@ describe('tiny segments', () => {
     expect(await t.dueAt(transfer.key)).toBeUndefined();
 
     // Every later command hears why.
-    expect(await t.record(await seg(transfer, 6, testBytes(1)))).toBe('ignored_failed');
-    expect(segResults(transfer.key, 6)).toEqual([{ reason: 'too_many_segments' }]);
+    expect(await t.record(await transfer.segWithReply(6, testBytes(1)))).toBe('ignored_failed');
+    expect(t.resultsFor(transfer.key, 6)).toEqual([{ reason: 'too_many_segments' }]);
     expect(await t.record(await transfer.fin(10))).toBe('failed');
     expect(t.resultsFor(transfer.key, 'fin').at(-1)).toEqual({ reason: 'too_many_segments' });
     expect(await t.record(await transfer.init({ name: 'tiny.bin' }))).toBe('failed');
@@ -138,7 +125,7 @@ describe('tiny segments', () => {
     await t.record(await transfer.init({ name: 'ready-gaps.bin' }));
     await oneByteSegments(transfer, 3_000, 2);
     // Bytes past the size count for readiness (bytes ≥ size), not for coverage.
-    await t.record(await seg(transfer, 6_000, testBytes(3_000)));
+    await t.record(await transfer.segWithReply(6_000, testBytes(3_000)));
     expect(await t.record(await transfer.fin(6_000))).toBe('ready');
     const lease = await t.lease(transfer.key);
     const record = await t.ctx.store.get(transfer.key);

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { status } from '@grpc/grpc-js';
@@ -7,28 +7,7 @@ import { createStorage, type StorageBackend } from '@mqft/storage';
 import { bucketName, startS3rver, type S3ServerHandle } from '@mqft/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure, Harness } from './harness.js';
-
-/** Stores `bytes` as the file of (clientId, fileId), named as the harness names it. */
-async function storeFile(
-  storage: StorageBackend,
-  clientId: string,
-  fileId: string,
-  bytes: Buffer,
-): Promise<string> {
-  const name = `${fileId}.bin`;
-  const upload = await storage.begin({
-    clientId,
-    fileId,
-    name,
-    filemetaJson: JSON.stringify({ name }),
-  });
-  await upload.write(bytes);
-  const done = await upload.complete({
-    size: bytes.length,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-  });
-  return done.location;
-}
+import { storeFile } from './http-support.js';
 
 describe('control API: GetDownloadUrl with the local-directory storage', () => {
   let h: Harness;

@@ -5,9 +5,8 @@ import type { Harness } from './harness.js';
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** Stores `bytes` as (clientId, fileId)'s file, named as the harness names it, and seeds it complete. */
-export async function storeComplete(
-  h: Harness,
+/** Stores `bytes` as (clientId, fileId)'s file, named as the harness names it; its location. */
+export async function storeFile(
   storage: StorageBackend,
   clientId: string,
   fileId: string,
@@ -23,8 +22,21 @@ export async function storeComplete(
   });
   await upload.write(bytes);
   const done = await upload.complete({ size: bytes.length, sha256: sha256(bytes) });
-  await h.seedComplete(clientId, fileId, bytes, { location: done.location });
   return done.location;
+}
+
+/** {@link storeFile}, and the transfer seeded complete with its location. */
+export async function storeComplete(
+  h: Harness,
+  storage: StorageBackend,
+  clientId: string,
+  fileId: string,
+  bytes: Buffer,
+  options: { name?: string } = {},
+): Promise<string> {
+  const location = await storeFile(storage, clientId, fileId, bytes, options);
+  await h.seedComplete(clientId, fileId, bytes, { location });
+  return location;
 }
 
 /** The HTTP API of the harness's control, every response checked against its OpenAPI document. */

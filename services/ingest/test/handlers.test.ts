@@ -106,6 +106,8 @@ describe('dispatch', () => {
       deviceTopic: '$file/f1/init',
       responseTopic: 'r/1',
     });
+    // In a header too, for the assemblers' headers-only consumer.
+    expect(p.messages[0]?.command.filemeta).toEqual(payload);
   });
 
   it('init: answers bad metadata at once', () => {

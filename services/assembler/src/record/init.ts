@@ -15,9 +15,10 @@ export async function recordInit(
   const sender = answerable(command);
   if (!sender) return 'invalid';
   const { reply, id } = sender;
+  const filemeta = await stored.body();
   let meta;
   try {
-    meta = parseFileMeta(stored.data, {
+    meta = parseFileMeta(filemeta, {
       maxFileSize: ctx.config.maxFileSize,
       maxBytes: ctx.config.maxFilemetaBytes,
       maxDepth: ctx.config.maxFilemetaDepth,
@@ -51,7 +52,7 @@ export async function recordInit(
   }
   const result = await ctx.store.recordInit(command.key, {
     canonical: canonicalFileMeta(meta),
-    filemetaJson: Buffer.from(stored.data).toString('utf8'),
+    filemetaJson: Buffer.from(filemeta).toString('utf8'),
     name: meta.name,
     clientId: id.clientId,
     fileId: id.fileId,

@@ -24,7 +24,7 @@ export async function recordSegment(
     ctx.store.recordSegment(command.key, {
       offset: command.offset ?? 0,
       seq: stored.seq,
-      length: stored.data.length,
+      length: stored.size,
       now,
       ttlMs: ctx.config.orphanTtl,
       create,
@@ -46,11 +46,15 @@ export async function recordSegment(
           reason: failedReason(recorded.reason),
         });
       return 'ignored_failed';
-    case 'complete':
     case 'aborted':
-      // Segments of finished transfers are ignored (docs/protocol.md: "acknowledged and
-      // ignored"), and the consumer deletes them.
-      return `ignored_${recorded.status}`;
+      // The device may not know (an operator aborted it): its next segment tells it, and the
+      // SDK stops sending the rest (docs/protocol.md "Results"). The consumer deletes it.
+      if (command.reply) await ctx.sendResult(command.key, command.reply, { reason: 'aborted' });
+      return 'ignored_aborted';
+    case 'complete':
+      // Segments of complete transfers are acknowledged and ignored (docs/protocol.md), and
+      // the consumer deletes them.
+      return 'ignored_complete';
     case 'duplicate':
       // The consumer deletes this copy.
       return 'duplicate';

@@ -6,10 +6,13 @@ import {
 } from '@mqft/protocol';
 import type { ReplyTo, StreamCommand } from '@mqft/stream';
 
-/** A stream message as the recording handlers see it. */
+/** A stream message as the recording handlers see it (stored-command.ts builds it). */
 export interface StoredCommand {
   seq: number;
-  data: Uint8Array;
+  /** The body's length in bytes (a segment's); the consumer does not deliver the body. */
+  size: number;
+  /** The body (init's filemeta JSON). */
+  body(): Promise<Uint8Array>;
 }
 
 /** The states of a finished transfer, in which later commands are ignored. */

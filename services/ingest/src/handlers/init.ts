@@ -17,5 +17,7 @@ export const handleInit: Handler<'init'> = ({ payload, key, reply }, limits) => 
     if (isProtocolError(err)) return { action: 'reject', error: err };
     throw err;
   }
-  return { action: 'store', messages: [{ command: { kind: 'init', key, reply }, body: payload }] };
+  // The filemeta goes in a header as well: the assemblers' consumer delivers headers only.
+  const command = { kind: 'init', key, reply, filemeta: payload } as const;
+  return { action: 'store', messages: [{ command, body: payload }] };
 };
