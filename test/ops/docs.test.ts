@@ -29,6 +29,11 @@ import { LEFTOVER_CHECK_MS, RECENT_PURGE_MS } from '../../services/assembler/src
 import { SWEEP_INTERVAL_MS } from '../../services/assembler/src/scheduler.js';
 import { LISTED_SEGMENTS } from '../../services/assembler/src/segment-snapshot.js';
 import {
+  PROGRESSIVE_BATCH_MS,
+  PROGRESSIVE_POLL_MS,
+} from '../../services/assembler/src/assemble-progressive.js';
+import { PROGRESSIVE_OFFER_EVERY_MS } from '../../services/assembler/src/progressive.js';
+import {
   PUBLISH_RETRY_BUDGET_MS,
   SESSION_EXPIRY_SECONDS,
 } from '../../services/ingest/src/ingest.js';
@@ -181,6 +186,12 @@ const CONSTANTS: Record<string, { value: number; namedIn: string[] }> = {
     namedIn: ['docs/internals.md', 'docs/operations.md', 'docs/design.md'],
   },
   PULL_MAX_MESSAGES: { value: PULL_MAX_MESSAGES, namedIn: ['docs/internals.md'] },
+  PROGRESSIVE_POLL_MS: { value: PROGRESSIVE_POLL_MS, namedIn: ['docs/internals.md'] },
+  PROGRESSIVE_BATCH_MS: { value: PROGRESSIVE_BATCH_MS, namedIn: ['docs/internals.md'] },
+  PROGRESSIVE_OFFER_EVERY_MS: {
+    value: PROGRESSIVE_OFFER_EVERY_MS,
+    namedIn: ['docs/internals.md'],
+  },
   LISTED_SEGMENTS: { value: LISTED_SEGMENTS, namedIn: ['docs/internals.md'] },
   SWEEP_INTERVAL_MS: {
     value: SWEEP_INTERVAL_MS,

@@ -257,6 +257,24 @@ export const MQFT_VARIABLES = {
     1,
     100,
   ),
+  progressiveMinBytes: vars.bytes(
+    'MQFT_PROGRESSIVE_MIN_BYTES',
+    '8MiB',
+    'recorded bytes from which a transfer still receiving is assembled progressively (its contiguous prefix streamed into storage before fin, so fin only closes the file); 0 disables progressive assembly',
+  ),
+  progressiveConcurrency: vars.integer(
+    'MQFT_PROGRESSIVE_CONCURRENCY',
+    '2',
+    'transfers one assembler assembles progressively at once, besides MQFT_ASSEMBLY_CONCURRENCY (0 disables progressive assembly)',
+    0,
+    64,
+  ),
+  progressiveIdle: vars.duration(
+    'MQFT_PROGRESSIVE_IDLE',
+    '30s',
+    'a progressive assembly whose contiguous prefix did not grow for this long gives its upload and lease up (the fin assembles it then)',
+    1000,
+  ),
   leaseTtl: vars.duration(
     'MQFT_LEASE_TTL',
     '30s',

@@ -1,5 +1,5 @@
 import type { RedisClient } from './redis.js';
-import { defineScript, ScriptRunner, type ReplyReader } from './script.js';
+import { defineScript, ReplyReader, ScriptRunner } from './script.js';
 import * as retention from './retention-scripts.js';
 
 /**
@@ -53,11 +53,28 @@ function statusAndText<const S extends string>(r: ReplyReader, allowed: readonly
  * once, in this script: state 'failed', errorReason 'too_many_segments', its segments dropped;
  * the reply is {'too_many_segments', finReply of a fin still waiting ('' if none)}. A segment
  * of a failed transfer is answered {'failed', '', errorReason}.
+ *
+ * Progressive assembly (docs/internals.md "Assembly"): a segment recorded (new or replacing)
+ * below `prog`, the prefix a progressive lease holder has claimed, bumps `planEpoch`, so the
+ * holder starts over. The third item of a 'ready'/'recorded' reply is '1' when progressive
+ * assembly is wanted: receiving, init known, no fin yet, no lease, at least
+ * `progressiveMinBytes` recorded (0: never), and not asked within `progressiveEveryMs`
+ * (`progAt`), so a transfer with a gap at 0 is not offered on every segment.
  */
 export const recordSegment = defineScript({
   name: 'mqftRecordSegment',
-  keys: ['meta', 'segs'],
-  argv: ['offset', 'seq', 'length', 'now', 'ttlMs', 'create', 'maxSegments'],
+  keys: ['meta', 'segs', 'lease'],
+  argv: [
+    'offset',
+    'seq',
+    'length',
+    'now',
+    'ttlMs',
+    'create',
+    'maxSegments',
+    'progressiveMinBytes',
+    'progressiveEveryMs',
+  ],
   body: `${READY}
 local meta, segs = K.meta, K.segs
 local state = redis.call('HGET', meta, 'state')
@@ -99,7 +116,18 @@ else
 end
 redis.call('ZADD', segs, A.offset, A.seq .. ':' .. A.length)
 expire(meta, segs, A.ttlMs)
-return {is_ready(meta) and 'ready' or 'recorded', superseded}
+local p = redis.call('HMGET', meta, 'prog', 'bytes', 'canonical', 'finSize', 'progAt')
+if tonumber(A.offset) < tonumber(p[1] or '0') then redis.call('HINCRBY', meta, 'planEpoch', 1) end
+local wanted = ''
+local min_bytes = tonumber(A.progressiveMinBytes)
+if min_bytes > 0 and tonumber(p[2] or '0') >= min_bytes and p[3] and not p[4]
+  and redis.call('HGET', meta, 'state') == 'receiving'
+  and tonumber(A.now) - tonumber(p[5] or '0') >= tonumber(A.progressiveEveryMs)
+  and redis.call('EXISTS', K.lease) == 0 then
+  redis.call('HSET', meta, 'progAt', A.now)
+  wanted = '1'
+end
+return {is_ready(meta) and 'ready' or 'recorded', superseded, wanted}
 `,
   decode: (r) => {
     const [status, text, reason] = r.list(1, 3);
@@ -117,7 +145,12 @@ return {is_ready(meta) and 'ready' or 'recorded', superseded}
     if (s === 'failed') return { status: s, reason: r.text(reason) };
     if (s === 'too_many_segments') return { status: s, finReply: r.text(text) };
     const superseded = r.text(text);
-    return superseded === '' ? { status: s } : { status: s, superseded: r.integer(superseded) };
+    const progressive = r.text(reason) === '1';
+    return {
+      status: s,
+      ...(superseded === '' ? {} : { superseded: r.integer(superseded) }),
+      ...(progressive ? { progressive } : {}),
+    };
   },
 });
 
@@ -396,6 +429,131 @@ return 1
   decode: (r) => r.flag(),
 });
 
+/**
+ * Takes the assembly lease of a transfer still receiving, for progressive assembly: init known,
+ * no fin yet (a fin makes it the normal assembly's), no lease, no retry back-off running. The
+ * state stays 'receiving' (a holder dying now is no assembly death); `prog` starts at 0.
+ */
+export const acquireProgressive = defineScript({
+  name: 'mqftAcquireProgressive',
+  keys: ['meta', 'lease'],
+  argv: ['owner', 'leaseTtlMs', 'now'],
+  body: `
+local meta, lease = K.meta, K.lease
+local m = redis.call('HMGET', meta, 'state', 'canonical', 'finSize', 'retryAt')
+if m[1] ~= 'receiving' or not m[2] or m[3] then return {'not_ready', m[1] or ''} end
+if m[4] and tonumber(m[4]) > tonumber(A.now) then return {'not_ready', m[1]} end
+if redis.call('EXISTS', lease) == 1 then return {'busy', ''} end
+local token = redis.call('HINCRBY', meta, 'leaseEpoch', 1)
+redis.call('SET', lease, token .. ':' .. A.owner, 'PX', tonumber(A.leaseTtlMs))
+redis.call('HSET', meta, 'prog', 0)
+return {'acquired', tostring(token)}
+`,
+  decode: (r) => {
+    const { status, text } = statusAndText(r, ['acquired', 'busy', 'not_ready']);
+    if (status === 'acquired') return { status, token: r.integer(text) };
+    return { status, state: text };
+  },
+});
+
+/**
+ * The progressive lease holder claims the next page of segments: up to `limit` after offset
+ * `after` ('' from the first), and walks them from `pos` exactly as the planner's CoverageWalk
+ * does (stop at a gap, or at the size when one is known: the fin's, else init's) to the
+ * contiguous end E, which becomes `prog`. `epoch` ('' on an attempt's first claim) must still
+ * be `planEpoch`, else 'stale': the holder starts over. Replies
+ * {'ok', planEpoch, E, finSize, declaredSize, page} ('' for a size not known), 'lost' (the
+ * lease is not `leaseValue`), or {'state', state} when the transfer is no longer receiving.
+ */
+export const claimProgress = defineScript({
+  name: 'mqftClaimProgress',
+  keys: ['meta', 'segs', 'lease'],
+  argv: ['leaseValue', 'epoch', 'after', 'pos', 'limit'],
+  body: `
+local meta, segs, lease = K.meta, K.segs, K.lease
+if redis.call('GET', lease) ~= A.leaseValue then return {'lost'} end
+local m = redis.call('HMGET', meta, 'state', 'planEpoch', 'finSize', 'declaredSize')
+if m[1] ~= 'receiving' then return {'state', m[1] or ''} end
+local epoch = m[2] or '0'
+if A.epoch ~= '' and A.epoch ~= epoch then return {'stale', epoch} end
+local size = tonumber(m[3] or m[4] or '-1')
+local from = '-inf'
+if A.after ~= '' then from = '(' .. A.after end
+local page = redis.call('ZRANGEBYSCORE', segs, from, '+inf', 'WITHSCORES', 'LIMIT', 0, tonumber(A.limit))
+local pos = tonumber(A.pos)
+for i = 1, #page, 2 do
+  local offset = tonumber(page[i + 1])
+  if size >= 0 and offset >= size then break end
+  if offset > pos then break end
+  local e = offset + tonumber(string.match(page[i], ':(%d+)$'))
+  if size >= 0 and e > size then e = size end
+  if e > pos then pos = e end
+end
+local e_text = string.format('%d', pos)
+redis.call('HSET', meta, 'prog', e_text)
+return {'ok', epoch, e_text, m[3] or '', m[4] or '', page}
+`,
+  decode: (r) => {
+    const [status, epoch, end, finSize, declaredSize, page] = r.list(1, 6);
+    const s = r.oneOf(status, ['ok', 'stale', 'lost', 'state']);
+    if (s === 'lost') return { status: s };
+    if (s === 'stale') return { status: s };
+    if (s === 'state') return { status: s, state: r.text(epoch) };
+    const size = (value: unknown) => (r.text(value) === '' ? undefined : r.integer(value));
+    return {
+      status: s,
+      epoch: r.integer(epoch),
+      end: r.integer(end),
+      finSize: size(finSize),
+      declaredSize: size(declaredSize),
+      page: new ReplyReader(r.script, page).strings(),
+    };
+  },
+});
+
+/**
+ * The progressive holder wrote [0, size) and the fin says `size`: the transfer becomes
+ * 'assembling' (what remains is the assembly's tail: checksum, complete), provided the lease
+ * is still `leaseValue`, the plan's epoch is still `epoch`, and the fin still says `size`.
+ * 'stale' otherwise (start over), 'lost', or {'state', state} when no longer receiving.
+ */
+export const finishProgressive = defineScript({
+  name: 'mqftFinishProgressive',
+  keys: ['meta', 'lease'],
+  argv: ['leaseValue', 'epoch', 'size', 'now'],
+  body: `
+local meta, lease = K.meta, K.lease
+if redis.call('GET', lease) ~= A.leaseValue then return {'lost', ''} end
+local m = redis.call('HMGET', meta, 'state', 'planEpoch', 'finSize')
+if m[1] ~= 'receiving' then return {'state', m[1] or ''} end
+if (m[2] or '0') ~= A.epoch or m[3] ~= A.size then return {'stale', ''} end
+redis.call('HSET', meta, 'state', 'assembling', 'updatedAt', A.now)
+return {'assembling', ''}
+`,
+  decode: (r) => statusAndText(r, ['assembling', 'stale', 'lost', 'state']),
+});
+
+/**
+ * The progressive holder gives its lease up (idle, stopped, failed): the transfer stays
+ * 'receiving'; `uploadAborted` = 1 forgets the upload id (the holder aborted it), else a
+ * successor aborts it. False when the lease was not ours.
+ */
+export const releaseProgressive = defineScript({
+  name: 'mqftReleaseProgressive',
+  keys: ['meta', 'lease'],
+  argv: ['leaseValue', 'uploadAborted'],
+  body: `
+if redis.call('GET', K.lease) ~= A.leaseValue then return 0 end
+redis.call('DEL', K.lease)
+if redis.call('HGET', K.meta, 'state') == 'receiving' then
+  redis.call('HSET', K.meta, 'prog', 0)
+  if A.uploadAborted == '1' then redis.call('HDEL', K.meta, 'uploadId') end
+end
+return 1
+`,
+  decode: (r) => r.flag(),
+});
+
 /** Marks the transfer complete; 'lost' when the lease was not ours any more. */
 export const completeTransfer = defineScript({
   name: 'mqftCompleteTransfer',
@@ -669,6 +827,10 @@ export const ALL_SCRIPTS = [
   renewLease,
   releaseLock,
   recordUpload,
+  acquireProgressive,
+  claimProgress,
+  finishProgressive,
+  releaseProgressive,
   completeTransfer,
   completeStored,
   releaseTransfer,

@@ -65,12 +65,20 @@ export class TransferStore {
       create: boolean;
       /** MQFT_MAX_SEGMENTS_PER_TRANSFER (its default if not given): a new offset past it fails the transfer. */
       maxSegments?: number;
+      /**
+       * MQFT_PROGRESSIVE_MIN_BYTES (0, never, if not given): from this many recorded bytes the
+       * reply says `progressive` (see scripts.recordSegment), at most once per `progressiveEveryMs`.
+       */
+      progressiveMinBytes?: number;
+      progressiveEveryMs?: number;
     },
   ) {
     return this.scripts.run(scripts.recordSegment, this.keys(key), {
       ...s,
       create: s.create ? 1 : 0,
       maxSegments: s.maxSegments ?? DEFAULT_MAX_SEGMENTS_PER_TRANSFER,
+      progressiveMinBytes: s.progressiveMinBytes ?? 0,
+      progressiveEveryMs: s.progressiveEveryMs ?? 0,
     });
   }
 
@@ -190,6 +198,66 @@ export class TransferStore {
       record: recordFromHash(key, pairsToObject(taken.hash)),
       segments: taken.segments && parseSegmentIndex(taken.segments),
     };
+  }
+
+  /**
+   * Takes the lease of a transfer still receiving (init known, no fin yet) for progressive
+   * assembly; the state stays 'receiving' (see scripts.acquireProgressive).
+   */
+  async acquireProgressive(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    now: number,
+  ): Promise<
+    { status: 'acquired'; lease: Lease } | { status: 'busy' | 'not_ready'; state: string }
+  > {
+    const taken = await this.scripts.run(scripts.acquireProgressive, this.keys(key), {
+      owner,
+      leaseTtlMs: ttlMs,
+      now,
+    });
+    if (taken.status !== 'acquired') return taken;
+    return {
+      status: 'acquired',
+      lease: { key, token: taken.token, value: `${taken.token}:${owner}` },
+    };
+  }
+
+  /**
+   * The progressive holder's next page of segments after offset `after` (undefined: from the
+   * first), the contiguous end from `pos` recorded as `prog` (see scripts.claimProgress).
+   * `epoch`: the plan epoch the attempt started with (undefined on its first claim).
+   */
+  async claimProgress(
+    lease: Lease,
+    c: { epoch: number | undefined; after: number | undefined; pos: number; limit: number },
+  ) {
+    const claimed = await this.scripts.run(scripts.claimProgress, this.keys(lease.key), {
+      leaseValue: lease.value,
+      epoch: c.epoch ?? '',
+      after: c.after ?? '',
+      pos: c.pos,
+      limit: c.limit,
+    });
+    if (claimed.status !== 'ok') return claimed;
+    return { ...claimed, page: parseSegmentIndex(claimed.page) };
+  }
+
+  /** [0, size) is written: the transfer becomes 'assembling' if nothing changed (scripts.finishProgressive). */
+  finishProgressive(lease: Lease, f: { epoch: number; size: number; now: number }) {
+    return this.scripts.run(scripts.finishProgressive, this.keys(lease.key), {
+      leaseValue: lease.value,
+      ...f,
+    });
+  }
+
+  /** Gives a progressive lease up; the transfer stays receiving (scripts.releaseProgressive). */
+  releaseProgressive(lease: Lease, uploadAborted: boolean): Promise<boolean> {
+    return this.scripts.run(scripts.releaseProgressive, this.keys(lease.key), {
+      leaseValue: lease.value,
+      uploadAborted: uploadAborted ? 1 : 0,
+    });
   }
 
   renewLease(lease: Lease, ttlMs: number): Promise<boolean> {

@@ -32,6 +32,10 @@ const REPLIES: Record<string, unknown> = {
   mqftRenewLease: 1,
   mqftReleaseLock: 1,
   mqftRecordUpload: 1,
+  mqftAcquireProgressive: ['acquired', '1'],
+  mqftClaimProgress: ['ok', '0', '10', '', '', ['1:10', '0']],
+  mqftFinishProgressive: ['assembling', ''],
+  mqftReleaseProgressive: 1,
   mqftCompleteTransfer: ['complete', ''],
   mqftCompleteStored: ['complete', ''],
   mqftReleaseTransfer: ['released', ''],
@@ -134,6 +138,10 @@ describe('every script touches keys of one slot', () => {
       await store.recordAbort(key, { now, ttlMs: 1000, clientId: 'c', fileId: 'f', create: true });
       await store.acquireLease(key, 'me', 1000, now);
       await store.renewLease(lease, 1000);
+      await store.acquireProgressive(key, 'me', 1000, now);
+      await store.claimProgress(lease, { epoch: undefined, after: undefined, pos: 0, limit: 10 });
+      await store.finishProgressive(lease, { epoch: 0, size: 10, now });
+      await store.releaseProgressive(lease, true);
       await store.recordUpload(lease, 'u');
       await store.complete(lease, { location: 'l', size: 10, checksum: 'c', now });
       await store.completeStored(key, { location: 'l', size: 10, checksum: 'c', now });

@@ -86,79 +86,144 @@ export async function assembleTransfer(
     })) {
       await upload.write(bytes);
     }
-    // The storage backend hashed the bytes as they went by.
-    const { sha256 } = upload.written();
-    if (record.expectedChecksum !== undefined && record.expectedChecksum.toLowerCase() !== sha256) {
-      await upload.abort();
-      log.warn({ expected: record.expectedChecksum, actual: sha256 }, 'file checksum mismatch');
-      return failAndReset(ctx, lease, 'checksum_mismatch', purgeBelow);
-    }
-    if (!(await keeper.renew())) throw keeper.signal.reason;
-    const done = await upload.complete({ size, sha256 });
-    const completedAt = Date.now();
-    const completed = await ctx.store.complete(lease, {
-      location: done.location,
+    return await completeAssembly(ctx, lease, record, keeper, log, {
+      upload,
       size,
-      checksum: sha256,
-      now: completedAt,
+      purgeBelow,
+      knownSeqs,
+      started,
     });
-    if (completed.status === 'lost') {
-      log.warn('lease lost after the upload completed; the successor writes the same object');
-      return 'lease_lost';
-    }
-    ctx.metrics.assemblySeconds.observe((performance.now() - started) / 1000);
-    ctx.metrics.assembledBytes.inc(size);
-    log.info(
-      { size, sha256, location: done.location, ms: Math.round(performance.now() - started) },
-      'transfer complete',
-    );
-    // What the completion script wrote, so that storing the outcome reads nothing back.
-    await finishComplete(ctx, lease.key, completed.finReply, done.location, knownSeqs, {
-      ...record,
-      state: 'complete',
-      location: done.location,
-      size,
-      checksum: sha256,
-      completedAt,
-      updatedAt: completedAt,
-    });
-    return 'complete';
   } catch (err) {
-    await upload
-      ?.abort()
-      .catch((abortErr: unknown) => log.warn({ err: abortErr }, 'upload abort failed'));
-    if (keeper.signal.aborted) {
-      log.warn('assembly stopped: lease lost');
-      return 'lease_lost';
-    }
-    if (shutdown.aborted) {
-      // Stopping (SIGTERM): not a failure; another replica takes the transfer at once.
-      log.info('assembly handed back: shutting down');
-      await ctx.store.release(lease, { mode: 'wait', reason: 'handed_over', now: Date.now() });
-      await ctx.due.scheduleCheck(lease.key, Date.now());
-      return 'handed_over';
-    }
-    if (err instanceof SegmentsLostError || err instanceof CoverageChangedError) {
-      // Purged because the transfer completed already: its completion was recorded in a Redis
-      // that was lost, and the replay of the stream rebuilt it from messages the purge was
-      // deleting (test/chaos, redis-loss). Then the file is in storage, and it is complete.
-      const stored = await storedCompletion(ctx, record).catch((verifyErr: unknown) => {
-        ctx.metrics.storageErrors.inc({ operation: 'verify' });
-        log.warn({ err: verifyErr }, 'could not look for the file in storage');
-        return undefined;
-      });
-      if (stored) return completeAlreadyStored(ctx, lease, stored, log);
-      log.error({ err }, 'segments lost');
-      return failAndReset(ctx, lease, 'segments_lost', purgeBelow);
-    }
-    ctx.metrics.storageErrors.inc({ operation: err instanceof StorageError ? 'storage' : 'other' });
-    // The sequences read so far; the purge walks the subject for the rest.
-    const cause = permanentCause(err);
-    if (cause) return failTransfer(ctx, lease, record, cause, knownSeqs, log, { err });
-    return retryLater(ctx, lease, record, knownSeqs, log, err);
+    return settleAssemblyError(ctx, lease, record, err, {
+      keeper,
+      shutdown,
+      upload,
+      purgeBelow,
+      knownSeqs,
+      log,
+    });
   } finally {
     keeper.stop();
   }
+}
+
+/** An upload holding every byte of [0, size), and what the assembly knows about it. */
+export interface WrittenUpload {
+  upload: FileUpload;
+  size: number;
+  /** The reset's seqFloor, should the checksum not match: above every recorded sequence. */
+  purgeBelow: number;
+  /** Stream sequences read (the purge deletes them without a lookup). */
+  knownSeqs: readonly number[];
+  /** performance.now() when the assembly started. */
+  started: number;
+}
+
+/**
+ * The tail of every assembly (at fin, or progressive: assemble-progressive.ts), the transfer
+ * 'assembling' under `lease`: checks the checksum the backend computed as the bytes went by
+ * (a mismatch leaves nothing visible and resets the transfer), makes the file visible, marks
+ * the transfer complete (fenced) and answers its fin, purges, frees its quota slot.
+ */
+export async function completeAssembly(
+  ctx: AssemblerContext,
+  lease: Lease,
+  record: TransferRecord,
+  keeper: LeaseKeeper,
+  log: Logger,
+  { upload, size, purgeBelow, knownSeqs, started }: WrittenUpload,
+): Promise<AssemblyResult> {
+  // The storage backend hashed the bytes as they went by.
+  const { sha256 } = upload.written();
+  if (record.expectedChecksum !== undefined && record.expectedChecksum.toLowerCase() !== sha256) {
+    await upload.abort();
+    log.warn({ expected: record.expectedChecksum, actual: sha256 }, 'file checksum mismatch');
+    return failAndReset(ctx, lease, 'checksum_mismatch', purgeBelow);
+  }
+  if (!(await keeper.renew())) throw keeper.signal.reason;
+  const done = await upload.complete({ size, sha256 });
+  const completedAt = Date.now();
+  const completed = await ctx.store.complete(lease, {
+    location: done.location,
+    size,
+    checksum: sha256,
+    now: completedAt,
+  });
+  if (completed.status === 'lost') {
+    log.warn('lease lost after the upload completed; the successor writes the same object');
+    return 'lease_lost';
+  }
+  ctx.metrics.assemblySeconds.observe((performance.now() - started) / 1000);
+  ctx.metrics.assembledBytes.inc(size);
+  log.info(
+    { size, sha256, location: done.location, ms: Math.round(performance.now() - started) },
+    'transfer complete',
+  );
+  // What the completion script wrote, so that storing the outcome reads nothing back.
+  await finishComplete(ctx, lease.key, completed.finReply, done.location, knownSeqs, {
+    ...record,
+    state: 'complete',
+    location: done.location,
+    size,
+    checksum: sha256,
+    completedAt,
+    updatedAt: completedAt,
+  });
+  return 'complete';
+}
+
+/**
+ * An assembly of a transfer 'assembling' under `lease` failed with `err`: aborts the upload,
+ * then decides: lease lost, handed back (shutdown), segments lost (or the file stored
+ * already), failed for good (permanentCause), or tried again later.
+ */
+export async function settleAssemblyError(
+  ctx: AssemblerContext,
+  lease: Lease,
+  record: TransferRecord,
+  err: unknown,
+  a: {
+    keeper: LeaseKeeper;
+    shutdown: AbortSignal;
+    upload: FileUpload | undefined;
+    purgeBelow: number;
+    knownSeqs: readonly number[];
+    log: Logger;
+  },
+): Promise<AssemblyResult> {
+  const { keeper, shutdown, upload, purgeBelow, knownSeqs, log } = a;
+  await upload
+    ?.abort()
+    .catch((abortErr: unknown) => log.warn({ err: abortErr }, 'upload abort failed'));
+  if (keeper.signal.aborted) {
+    log.warn('assembly stopped: lease lost');
+    return 'lease_lost';
+  }
+  if (shutdown.aborted) {
+    // Stopping (SIGTERM): not a failure; another replica takes the transfer at once.
+    log.info('assembly handed back: shutting down');
+    await ctx.store.release(lease, { mode: 'wait', reason: 'handed_over', now: Date.now() });
+    await ctx.due.scheduleCheck(lease.key, Date.now());
+    return 'handed_over';
+  }
+  if (err instanceof SegmentsLostError || err instanceof CoverageChangedError) {
+    // Purged because the transfer completed already: its completion was recorded in a Redis
+    // that was lost, and the replay of the stream rebuilt it from messages the purge was
+    // deleting (test/chaos, redis-loss). Then the file is in storage, and it is complete.
+    const stored = await storedCompletion(ctx, record).catch((verifyErr: unknown) => {
+      ctx.metrics.storageErrors.inc({ operation: 'verify' });
+      log.warn({ err: verifyErr }, 'could not look for the file in storage');
+      return undefined;
+    });
+    if (stored) return completeAlreadyStored(ctx, lease, stored, log);
+    log.error({ err }, 'segments lost');
+    return failAndReset(ctx, lease, 'segments_lost', purgeBelow);
+  }
+  ctx.metrics.storageErrors.inc({ operation: err instanceof StorageError ? 'storage' : 'other' });
+  // The sequences read so far; the purge walks the subject for the rest.
+  const cause = permanentCause(err);
+  if (cause) return failTransfer(ctx, lease, record, cause, knownSeqs, log, { err });
+  return retryLater(ctx, lease, record, knownSeqs, log, err);
 }
 
 /**
@@ -262,8 +327,8 @@ async function failAndReset(
 }
 
 /** Passes the pieces on, noting the first KNOWN_SEQS_LIMIT sequences in `seqs`. */
-async function* remembering(
-  pieces: AsyncIterable<PlanPiece>,
+export async function* remembering(
+  pieces: AsyncIterable<PlanPiece> | Iterable<PlanPiece>,
   seqs: number[],
 ): AsyncGenerator<PlanPiece> {
   for await (const piece of pieces) {

@@ -155,6 +155,13 @@ export async function startAssembler(
     owner,
     // Called only once messages flow, after the scheduler below exists.
     requestAssembly: (key) => scheduler.request(key),
+    progressive:
+      config.progressiveConcurrency > 0 && config.progressiveMinBytes > 0
+        ? {
+            offer: (key) => scheduler.progressive.offer(key),
+            wake: (key) => scheduler.progressive.wake(key),
+          }
+        : undefined,
     assemblyAtFin: { reserve: (key, size) => scheduler.reserve(key, size) },
     loadGate,
   };

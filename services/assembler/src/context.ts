@@ -55,6 +55,12 @@ export interface AssemblerContext {
   /** Asks for an assembly of a transfer whose facts are all present. */
   requestAssembly: (key: string) => void;
   /**
+   * Progressive assembly before fin (progressive.ts); absent: off (recordSegment never offers).
+   * `offer`: recordSegment found a transfer that wants it; `wake`: a segment of the transfer
+   * was recorded here (its holder, if here, looks at once).
+   */
+  progressive?: { offer: (key: string) => void; wake: (key: string) => boolean } | undefined;
+  /**
    * Room for a small file's assembly that its fin's script leases (record/fin.ts). Absent
    * where fins only record (the replay of the stream, tests): then requestAssembly.
    */

@@ -34,6 +34,23 @@ export const FAILURE_CAUSES = [
 ] as const;
 export type FailureCause = (typeof FAILURE_CAUSES)[number];
 
+/**
+ * How a progressive assembly ended (docs/operations.md): `finished` (fin came, [0, size) was
+ * written: the assembly's tail ran, counted in the assemblies counter), `idle` (the prefix did
+ * not grow for MQFT_PROGRESSIVE_IDLE), `stopped` (the transfer was aborted, failed or taken by
+ * a normal assembly), `lease_lost`, `handed_over` (shutdown), `error` (storage or NATS: its
+ * fin's normal assembly does the work from zero).
+ */
+export const PROGRESSIVE_ENDS = [
+  'finished',
+  'idle',
+  'stopped',
+  'lease_lost',
+  'handed_over',
+  'error',
+] as const;
+export type ProgressiveEnd = (typeof PROGRESSIVE_ENDS)[number];
+
 /** The values of the storage errors counter's `operation` label. */
 export const STORAGE_ERROR_OPERATIONS = ['storage', 'verify', 'other'] as const;
 export type StorageErrorOperation = (typeof STORAGE_ERROR_OPERATIONS)[number];
@@ -87,6 +104,22 @@ export function createAssemblerMetrics(registry: Registry) {
     activeAssemblies: new Gauge({
       name: 'mqft_assembler_active_assemblies',
       help: 'Assemblies running in this process',
+      registers,
+    }),
+    progressiveActive: new Gauge({
+      name: 'mqft_assembler_progressive_active',
+      help: 'Progressive assemblies (before fin) running in this process',
+      registers,
+    }),
+    progressiveEnds: new Counter({
+      name: 'mqft_assembler_progressive_total',
+      help: `Progressive assemblies by how they ended (${PROGRESSIVE_ENDS.join(', ')})`,
+      labelNames: ['end'] as const,
+      registers,
+    }) as CounterOf<{ end: ProgressiveEnd }>,
+    progressiveRestarts: new Counter({
+      name: 'mqft_assembler_progressive_restarts_total',
+      help: 'Progressive assemblies started over from zero (a written segment replaced or overlapped, the size changed)',
       registers,
     }),
     storageErrors: new Counter({

@@ -23,10 +23,11 @@ export const PLAN_PAGE_SIZE = 1_000;
  * on resume) and may reach past the size (ignored, docs/protocol.md). Holds O(1) state.
  */
 class CoverageWalk {
-  /** The first byte not covered yet. */
-  position = 0;
-
-  constructor(readonly size: number) {}
+  constructor(
+    readonly size: number,
+    /** The first byte not covered yet. */
+    public position = 0,
+  ) {}
 
   /** Past the size: nothing after this segment matters (segments come in offset order). */
   isPast(segment: SegmentLocation): boolean {
@@ -70,6 +71,39 @@ export function planAssembly(segments: readonly SegmentLocation[], size: number)
   const tail = walk.tail();
   if (tail) missing.push(tail);
   return { pieces, missing };
+}
+
+/** What one page of segments adds to a contiguous prefix (see {@link extendPrefix}). */
+export interface PrefixStep {
+  /** The pieces of bytes [from, end), in file order. */
+  pieces: PlanPiece[];
+  /** The new contiguous end. */
+  end: number;
+  /** The offset of the last segment taken (the next page starts after it); undefined if none. */
+  lastOffset: number | undefined;
+}
+
+/**
+ * Extends the contiguous prefix [0, from) with a page of segments in offset order, by the
+ * planning rule, stopping at the first gap or at `size` (Infinity when not known yet): the
+ * progressive assembly's walk (scripts.claimProgress walks the same page in Lua; the two
+ * must agree).
+ */
+export function extendPrefix(
+  page: readonly SegmentLocation[],
+  from: number,
+  size: number,
+): PrefixStep {
+  const walk = new CoverageWalk(size, from);
+  const pieces: PlanPiece[] = [];
+  let lastOffset: number | undefined;
+  for (const segment of page) {
+    if (walk.isPast(segment) || segment.offset > walk.position) break;
+    const { piece } = walk.take(segment);
+    if (piece) pieces.push(piece);
+    lastOffset = segment.offset;
+  }
+  return { pieces, end: walk.position, lastOffset };
 }
 
 /** Where the recorded segments of a transfer are read from, a page at a time, by offset. */

@@ -5,6 +5,7 @@ import { AssemblyAdmission } from './admission.js';
 import { assembleTransfer, type KnownFacts } from './assemble.js';
 import { failTransfer, permanentCause } from './failure.js';
 import { checkCoverage } from './plan.js';
+import { ProgressiveAssemblies } from './progressive.js';
 import { replyToFin } from './results.js';
 import { LISTED_SEGMENTS, ListedSegments } from './segment-snapshot.js';
 import { storeCompletion } from './store-completion.js';
@@ -45,11 +46,15 @@ export class AssemblyScheduler implements AssemblyAtFin {
   private draining = false;
   private readonly admission: AssemblyAdmission;
 
+  /** Assemblies before fin, with slots of their own (MQFT_PROGRESSIVE_CONCURRENCY). */
+  readonly progressive: ProgressiveAssemblies;
+
   constructor(private readonly ctx: AssemblerContext) {
     this.admission = new AssemblyAdmission(
       ctx.config.assemblyConcurrency,
       ctx.config.storagePartSize,
     );
+    this.progressive = new ProgressiveAssemblies(ctx, (key) => this.request(key));
   }
 
   get active(): number {
@@ -61,6 +66,8 @@ export class AssemblyScheduler implements AssemblyAtFin {
   }
 
   request(key: string): void {
+    // Its progressive holder runs here: it sees the fin at once and finishes the transfer.
+    if (this.progressive.wake(key)) return;
     if (this.running.has(key)) {
       // A segment recorded 'ready' while the fin's script (which saw it not ready) runs: asked
       // again once that fin gives its reservation back, or it would wait for the fin grace.
@@ -385,11 +392,15 @@ export class AssemblyScheduler implements AssemblyAtFin {
   async stop(graceMs: number): Promise<void> {
     this.draining = true;
     clearInterval(this.timer);
+    // Waiting for more bytes could last longer than any grace: handed back at once (stop()
+    // aborts them before it returns its promise).
+    const progressiveStopped = this.progressive.stop();
     const all = Promise.allSettled([...this.running.values()]);
     const timedOut = await Promise.race([all.then(() => false), sleep(graceMs).then(() => true)]);
     this.shutdown.abort(new Error('shutting down'));
     if (timedOut) await all;
     await this.sweeping;
+    await progressiveStopped;
     await Promise.allSettled([...this.deferring]);
   }
 }

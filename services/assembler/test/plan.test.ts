@@ -5,6 +5,7 @@ import type { SegmentLocation } from '@mqft/state';
 import {
   checkCoverage,
   CoverageChangedError,
+  extendPrefix,
   planAssembly,
   plannedPieces,
   type SegmentIndex,
@@ -144,6 +145,67 @@ describe('paged planning (checkCoverage, plannedPieces)', () => {
     const index = new PagedIndex([seg(0, 10), seg(20, 10)]);
     await expect(collect(plannedPieces(index, 'k', 30))).rejects.toBeInstanceOf(
       CoverageChangedError,
+    );
+  });
+});
+
+describe('extendPrefix (progressive assembly)', () => {
+  it('stops at the first gap and says where the next page starts', () => {
+    const step = extendPrefix([seg(0, 10), seg(10, 10), seg(30, 10)], 0, Infinity);
+    expect(step.pieces.map((p) => [p.from, p.to])).toEqual([
+      [0, 10],
+      [10, 20],
+    ]);
+    expect(step).toMatchObject({ end: 20, lastOffset: 10 });
+  });
+
+  it('cuts at a known size and takes overlaps by the planning rule', () => {
+    const step = extendPrefix([seg(0, 10), seg(5, 10), seg(12, 10)], 0, 18);
+    expect(step.pieces.map((p) => [p.from, p.to])).toEqual([
+      [0, 10],
+      [10, 15],
+      [15, 18],
+    ]);
+    expect(step.end).toBe(18);
+  });
+
+  it('page by page, gives the plan of the contiguous prefix', () => {
+    const segments = fc.uniqueArray(
+      fc.record({
+        offset: fc.integer({ min: 0, max: 200 }),
+        length: fc.integer({ min: 1, max: 40 }),
+      }),
+      { selector: (s) => s.offset, maxLength: 30 },
+    );
+    fc.assert(
+      fc.property(
+        segments,
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 1, max: 250 }),
+        (raw, pageSize, size) => {
+          const sorted = raw
+            .map((s, i) => seg(s.offset, s.length, i + 1))
+            .sort((a, b) => a.offset - b.offset);
+          const plan = planAssembly(sorted, size);
+          const prefixEnd = plan.missing[0]?.[0] ?? size;
+          const expected = plan.pieces.filter((p) => p.to <= prefixEnd);
+          const pieces = [];
+          let end = 0;
+          let after: number | undefined;
+          for (;;) {
+            const page = sorted
+              .filter((s) => after === undefined || s.offset > after)
+              .slice(0, pageSize);
+            const step = extendPrefix(page, end, size);
+            pieces.push(...step.pieces);
+            end = step.end;
+            if (step.lastOffset !== undefined) after = step.lastOffset;
+            if (step.lastOffset === undefined || page.length < pageSize) break;
+          }
+          expect(end).toBe(prefixEnd);
+          expect(pieces).toEqual(expected);
+        },
+      ),
     );
   });
 });

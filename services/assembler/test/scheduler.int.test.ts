@@ -6,6 +6,7 @@ import { waitFor } from '@mqft/test-support';
 import { AssemblyScheduler } from '../src/scheduler.js';
 import {
   readLocation,
+  sha256,
   TestAssembler,
   testBytes,
   WatchedStorage,
@@ -38,6 +39,21 @@ describe('AssemblyScheduler', () => {
     await scheduler?.stop(1_000);
     scheduler = undefined;
     await t?.close();
+  });
+
+  it('a fin recorded where its progressive holder runs wakes the holder, which completes it', async () => {
+    const s = await start({ config: { progressiveMinBytes: 64 * 1024, progressiveIdle: 60_000 } });
+    t.ctx.progressive = {
+      offer: (key) => s.progressive.offer(key),
+      wake: (key) => s.progressive.wake(key),
+    };
+    const transfer = t.transfer();
+    const content = testBytes(1024 * 1024, 2);
+    await transfer.upload(content, { segmentSize: 64 * 1024, checksum: sha256(content) });
+    await finAnswered(transfer.key);
+    expect(t.resultsFor(transfer.key, 'fin')[0]?.reason).toBe('success');
+    expect(await t.metric('mqft_assembler_progressive_total', { end: 'finished' })).toBe(1);
+    expect(await t.metric('mqft_assembler_assemblies_total', { result: 'complete' })).toBe(1);
   });
 
   it('assembles a transfer as soon as its last fact is recorded', async () => {

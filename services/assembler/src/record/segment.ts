@@ -1,6 +1,7 @@
 import { deleteStreamMessage, type StreamCommand } from '@mqft/stream';
 import type { AssemblerContext } from '../context.js';
 import { publishFailed } from '../failure.js';
+import { PROGRESSIVE_OFFER_EVERY_MS } from '../progressive.js';
 import { replyToFin } from '../results.js';
 import { recordCounted } from './quota.js';
 import { failedReason, type RecordOutcome, type StoredCommand } from './types.js';
@@ -28,6 +29,8 @@ export async function recordSegment(
       ttlMs: ctx.config.orphanTtl,
       create,
       maxSegments: ctx.config.maxSegmentsPerTransfer,
+      progressiveMinBytes: ctx.progressive ? ctx.config.progressiveMinBytes : 0,
+      progressiveEveryMs: PROGRESSIVE_OFFER_EVERY_MS,
     }),
   );
   if (!counted) return 'quota_exceeded';
@@ -59,6 +62,8 @@ export async function recordSegment(
     case 'recorded':
       if (recorded.superseded !== undefined)
         await deleteSuperseded(ctx, command.key, recorded.superseded);
+      if (recorded.progressive === true) ctx.progressive?.offer(command.key);
+      else ctx.progressive?.wake(command.key);
       if (recorded.status === 'ready') ctx.requestAssembly(command.key);
       return 'recorded';
   }
