@@ -1,12 +1,39 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { commandSubject, commandSubjects, ensureCommandStream } from '@mqft/stream';
 import { sharedNatsUrl, startNats, uniqueName, waitFor } from '@mqft/test-support';
 import { Purger } from '../src/purger.js';
 import { LEFTOVER_CHECK_MS } from '../src/recent-purges.js';
 import { TestAssembler, testBytes, type TestTransfer } from './context.js';
+
+interface OwnNats {
+  nats: Awaited<ReturnType<typeof startNats>>;
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+  stream: string;
+}
+
+/** Runs `use` against a nats-server of its own (to kill and restart) with a command stream. */
+async function withOwnNats(use: (own: OwnNats) => Promise<void>): Promise<void> {
+  const nats = await startNats();
+  const nc = await connect({ servers: nats.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 1_000 });
+    const stream = uniqueName('MQFT_PG');
+    await ensureCommandStream(jsm, {
+      name: stream,
+      replicas: 1,
+      maxAgeMs: 10 * 60_000,
+      maxBytes: 1024 * 1024,
+    });
+    await use({ nats, nc, jsm, stream });
+  } finally {
+    await nc.close();
+    await nats.stop();
+  }
+}
 
 // The Purger on a real stream: what it deletes, what it remembers, and that two assemblers'
 // purgers share nothing.
@@ -77,22 +104,8 @@ describe('Purger', () => {
     expect(t.logged(gaveUp).map((l) => l.key)).toEqual([key]);
   });
 
-  it('a purge given up is done by the leftover check once NATS is back', async () => {
-    const nats = await startNats();
-    const nc = await connect({
-      servers: nats.url,
-      reconnectTimeWait: 100,
-      maxReconnectAttempts: -1,
-    });
-    try {
-      const jsm = await jetstreamManager(nc, { timeout: 1_000 });
-      const stream = uniqueName('MQFT_PG');
-      await ensureCommandStream(jsm, {
-        name: stream,
-        replicas: 1,
-        maxAgeMs: 10 * 60_000,
-        maxBytes: 1024 * 1024,
-      });
+  it('a purge given up is done by the leftover check once NATS is back', () =>
+    withOwnNats(async ({ nats, nc, jsm, stream }) => {
       const p = new Purger({ jsm, stream, logger: t.ctx.logger, attempts: 2, retryMs: 10 });
       const key = 'Z2F2ZQ.dXA';
       const subject = commandSubject(stream, key);
@@ -108,11 +121,7 @@ describe('Purger', () => {
       await waitFor(async () => (await stored()) === 3, { what: 'NATS back' });
       await p.checkLeftovers(gaveUpAt + LEFTOVER_CHECK_MS);
       expect(await stored()).toBe(0);
-    } finally {
-      await nc.close();
-      await nats.stop();
-    }
-  });
+    }));
 
   it('after a reconnect, purges again what it purged lately (messages nats-server brought back)', async () => {
     const transfer = t.transfer();
@@ -148,24 +157,10 @@ describe('Purger', () => {
     expect(await t.storedMessages(kept.key)).toBe(1);
   });
 
-  it('a leftover check NATS does not answer is done again at the next check', async () => {
+  it('a leftover check NATS does not answer is done again at the next check', () =>
     // Its own nats-server, to kill -9 between the purge and the check (a stream leader lost
     // while the check runs, as in test/cluster's stream-leader failover).
-    const nats = await startNats();
-    const nc = await connect({
-      servers: nats.url,
-      reconnectTimeWait: 100,
-      maxReconnectAttempts: -1,
-    });
-    try {
-      const jsm = await jetstreamManager(nc, { timeout: 1_000 });
-      const stream = uniqueName('MQFT_PG');
-      await ensureCommandStream(jsm, {
-        name: stream,
-        replicas: 1,
-        maxAgeMs: 10 * 60_000,
-        maxBytes: 1024 * 1024,
-      });
+    withOwnNats(async ({ nats, nc, jsm, stream }) => {
       type Line = { msg: string; givenUp?: number };
       const lines: Line[] = [];
       const logger = pino(
@@ -195,11 +190,7 @@ describe('Purger', () => {
       await waitFor(async () => (await stored()) >= 1, { what: 'NATS back with the leftover' });
       await p.checkLeftovers(purgedAt + LEFTOVER_CHECK_MS + 1);
       expect(await stored()).toBe(0);
-    } finally {
-      await nc.close();
-      await nats.stop();
-    }
-  });
+    }));
 
   it('two purgers (two assemblers in one process) share no recent purges', async () => {
     const transfer = t.transfer();
