@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileStorage, StorageError } from '../src/index.js';
-import { dropWritten, WRITE_BATCH_BYTES } from '../src/file-upload.js';
+import { dropWritten, TempFileUpload, WRITE_BATCH_BYTES } from '../src/file-upload.js';
 import {
   expectSameBytes,
   randomBytes,
@@ -82,6 +82,44 @@ describe('FileStorage', () => {
     expect(offset).toBe(bytes.length);
     const completed = await upload.complete({ size: bytes.length, sha256: sha256(bytes) });
     expectSameBytes(await readFile(fileURLToPath(completed.location)), bytes);
+  });
+
+  it('syncs as it writes, so that complete() has little left to flush', async () => {
+    const path = join(sandbox, 'synced.tmp');
+    const handle = await open(path, 'w');
+    const syncs: number[] = [];
+    let written = 0;
+    const datasync = handle.datasync.bind(handle);
+    handle.datasync = () => {
+      syncs.push(written);
+      return datasync();
+    };
+    const publish = () => Promise.resolve(`file://${path}`);
+    const upload = new TempFileUpload('u', handle, path, publish, `file://${path}`, 1024 * 1024);
+    const bytes = randomBytes(5 * 1024 * 1024 + 100);
+    for (; written < bytes.length; written += 65_536)
+      await upload.write(bytes.subarray(written, written + 65_536));
+    // A background fdatasync every MiB written (the batches are 1 MiB), none at complete().
+    expect(syncs).toHaveLength(5);
+    await upload.complete({ size: bytes.length, sha256: sha256(bytes) });
+    expect(syncs).toHaveLength(5);
+    expectSameBytes(await readFile(path), bytes);
+  });
+
+  it('a background sync that fails fails the upload', async () => {
+    const path = join(sandbox, 'failing.tmp');
+    const handle = await open(path, 'w');
+    handle.datasync = () => Promise.reject(Object.assign(new Error('EIO'), { code: 'EIO' }));
+    const publish = () => Promise.resolve(`file://${path}`);
+    const upload = new TempFileUpload('u', handle, path, publish, `file://${path}`, 1024 * 1024);
+    const bytes = randomBytes(3 * 1024 * 1024);
+    const sent = (async () => {
+      for (let at = 0; at < bytes.length; at += 65_536)
+        await upload.write(bytes.subarray(at, at + 65_536));
+      await upload.complete({ size: bytes.length, sha256: sha256(bytes) });
+    })();
+    await expect(sent).rejects.toThrow(/EIO/);
+    await upload.abort();
   });
 
   it('a short write goes on with the rest of the batch', () => {
