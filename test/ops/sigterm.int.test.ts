@@ -110,7 +110,7 @@ describe('SIGTERM mid-upload loses nothing', () => {
       while (watch.on && victim === undefined) {
         for (const p of processes) {
           // A 60 MiB upload is written progressively while it arrives (docs/internals.md
-          // "Progressive assembly"); what is left after fin takes milliseconds.
+          // "Progressive assembly (before fin)"); what is left after fin takes milliseconds.
           const writing =
             (await metricValue(p.url, 'mqft_assembler_active_assemblies')) === 1 ||
             (await metricValue(p.url, 'mqft_assembler_progressive_active')) === 1;
