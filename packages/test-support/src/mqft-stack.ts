@@ -6,7 +6,10 @@ import { startMqftService, type MqftServiceName } from './mqft-service.js';
 import { freePort } from './ports.js';
 import { startRedis } from './redis.js';
 import { sharedNatsUrl, sharedRedisUrl, uniqueName } from './names.js';
-import type { ServerHandle } from './server-process.js';
+import { AddressInUseError, type ServerHandle } from './server-process.js';
+
+/** Starts of control tried when one of its ports was taken meanwhile. */
+const CONTROL_START_ATTEMPTS = 3;
 
 export interface MqftStackOptions {
   /** MQFT_STORAGE for the assemblers (and control). */
@@ -112,6 +115,25 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
     else control = handle;
     return handle;
   };
+  /**
+   * control listens on two more ports the stack picked ahead (clients read them from `env`):
+   * another process may take one meanwhile, so a start that finds one in use is tried again
+   * on fresh ports (the ops port alone is picked afresh by the launcher).
+   */
+  const addControl = async (): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await add('control');
+        return;
+      } catch (err) {
+        if (!(err instanceof AddressInUseError) || attempt >= CONTROL_START_ATTEMPTS) throw err;
+        if (options.env?.['MQFT_GRPC_ADDR'] === undefined)
+          env['MQFT_GRPC_ADDR'] = `127.0.0.1:${await freePort('127.0.0.1')}`;
+        if (options.env?.['MQFT_HTTP_API_ADDR'] === undefined)
+          env['MQFT_HTTP_API_ADDR'] = `127.0.0.1:${await freePort('127.0.0.1')}`;
+      }
+    }
+  };
   const stop = async () => {
     await Promise.allSettled(
       [...ingests, ...assemblers, ...(control ? [control] : [])].map((s) => s.stop()),
@@ -127,7 +149,7 @@ export async function startMqftStack(options: MqftStackOptions): Promise<MqftSta
     // Ingest provisions the stream; start one first so the others find it.
     for (let i = 0; i < (options.ingests ?? 1); i++) await add('ingest');
     await Promise.all(Array.from({ length: options.assemblers ?? 1 }, () => add('assembler')));
-    if (options.control) await add('control');
+    if (options.control) await addControl();
   } catch (err) {
     await stop();
     throw err;

@@ -94,7 +94,7 @@ const START_ATTEMPTS = 5;
 const STOP_GRACE_MS = 5_000;
 const RESTART_BIND_WAIT_MS = 10_000;
 
-class AddressInUseError extends Error {}
+export class AddressInUseError extends Error {}
 
 const live = new Set<ManagedServer>();
 let exitHookInstalled = false;
