@@ -121,7 +121,7 @@ if tonumber(A.offset) < tonumber(p[1] or '0') then redis.call('HINCRBY', meta, '
 local wanted = ''
 local min_bytes = tonumber(A.progressiveMinBytes)
 if min_bytes > 0 and tonumber(p[2] or '0') >= min_bytes and p[3] and not p[4]
-  and redis.call('HGET', meta, 'state') == 'receiving'
+  and (state or 'receiving') == 'receiving'
   and tonumber(A.now) - tonumber(p[5] or '0') >= tonumber(A.progressiveEveryMs)
   and redis.call('EXISTS', K.lease) == 0 then
   redis.call('HSET', meta, 'progAt', A.now)
