@@ -8,6 +8,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { connectAsync } from 'mqtt';
 import { expect } from 'vitest';
+import type { TransferServiceClient } from '@mqft/api';
 import { upload } from '@mqft/client';
 import {
   bucketName,
@@ -21,6 +22,7 @@ import {
 } from '@mqft/test-support';
 import { sha256 } from '../e2e/device.js';
 import { RawDevice } from './raw-device.js';
+import { stackApiClient } from '../harness/api-client.js';
 
 export { RawDevice, type RawPublish, type ReceivedResult } from './raw-device.js';
 
@@ -82,6 +84,7 @@ export class HostileHarness {
   private readonly pids: (number | undefined)[];
   private readonly redis: Redis;
   private nc: NatsConnection | undefined;
+  private apiClient: TransferServiceClient | undefined;
 
   private constructor(
     readonly stack: MqftStack,
@@ -126,6 +129,16 @@ export class HostileHarness {
 
   get mqttUrl(): string {
     return this.stack.mqttUrl;
+  }
+
+  /** The operators' gRPC client of the stack's control (started with `control: true`). */
+  get api(): TransferServiceClient {
+    if (this.apiClient === undefined) {
+      const client = stackApiClient(this.stack);
+      this.apiClient = client;
+      this.closers.push(() => Promise.resolve(client.close()));
+    }
+    return this.apiClient;
   }
 
   /** The service processes whose pids afterCase() holds constant. */

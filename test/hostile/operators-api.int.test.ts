@@ -1,7 +1,6 @@
 import {
   GetTransferRequest,
   ListTransfersRequest,
-  type TransferServiceClient,
   type GetTransferResponse,
   type ListTransfersResponse,
 } from '@mqft/api';
@@ -9,7 +8,7 @@ import { canonicalFileMeta, transferKey } from '@mqft/protocol';
 import { CreatedIndexes, createRedis, TransferStore } from '@mqft/state';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostileHarness } from './harness.js';
-import { call, stackApiClient } from '../harness/api-client.js';
+import { call } from '../harness/api-client.js';
 
 // Issue 14, case 8: a user_data nested 33 objects deep made ListTransfers (and Watch)
 // undecodable for mqft's own ts-proto client (its recursion limit is 100 nested messages, and
@@ -23,20 +22,15 @@ const nested = (levels: number): unknown => {
 
 describe('hostile device: the operators’ API stays decodable', () => {
   let h: HostileHarness;
-  let api: TransferServiceClient;
   const list = (clientId: string) =>
     call<ListTransfersResponse>((done) =>
-      api.listTransfers(ListTransfersRequest.fromPartial({ clientId, pageSize: 50 }), done),
+      h.api.listTransfers(ListTransfersRequest.fromPartial({ clientId, pageSize: 50 }), done),
     );
 
   beforeAll(async () => {
     h = await HostileHarness.start({ control: true });
-    api = stackApiClient(h.stack);
   });
-  afterAll(async () => {
-    api?.close();
-    await h?.stop();
-  });
+  afterAll(() => h?.stop());
 
   it('user_data nested 33 levels is refused at init; ListTransfers still decodes', async () => {
     const d = await h.device();
@@ -85,7 +79,7 @@ describe('hostile device: the operators’ API stays decodable', () => {
     expect(listed.transfers.map((t) => t.fileId)).toEqual(['old']);
     expect(listed.transfers[0]?.userData).not.toEqual(nested(60));
     const got = await call<GetTransferResponse>((done) =>
-      api.getTransfer(GetTransferRequest.fromPartial({ clientId, fileId: 'old' }), done),
+      h.api.getTransfer(GetTransferRequest.fromPartial({ clientId, fileId: 'old' }), done),
     );
     expect(got.transfer?.name).toBe('old.bin');
     await h.afterCase();
