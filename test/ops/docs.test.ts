@@ -30,6 +30,7 @@ import { SWEEP_INTERVAL_MS } from '../../services/assembler/src/scheduler.js';
 import { LISTED_SEGMENTS } from '../../services/assembler/src/segment-snapshot.js';
 import {
   PROGRESSIVE_BATCH_MS,
+  PROGRESSIVE_MAX_RESTARTS,
   PROGRESSIVE_POLL_MS,
 } from '../../services/assembler/src/assemble-progressive.js';
 import { PROGRESSIVE_OFFER_EVERY_MS } from '../../services/assembler/src/progressive.js';
@@ -188,6 +189,7 @@ const CONSTANTS: Record<string, { value: number; namedIn: string[] }> = {
   PULL_MAX_MESSAGES: { value: PULL_MAX_MESSAGES, namedIn: ['docs/internals.md'] },
   PROGRESSIVE_POLL_MS: { value: PROGRESSIVE_POLL_MS, namedIn: ['docs/internals.md'] },
   PROGRESSIVE_BATCH_MS: { value: PROGRESSIVE_BATCH_MS, namedIn: ['docs/internals.md'] },
+  PROGRESSIVE_MAX_RESTARTS: { value: PROGRESSIVE_MAX_RESTARTS, namedIn: ['docs/internals.md'] },
   PROGRESSIVE_OFFER_EVERY_MS: {
     value: PROGRESSIVE_OFFER_EVERY_MS,
     namedIn: ['docs/internals.md'],

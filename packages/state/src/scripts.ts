@@ -116,11 +116,11 @@ else
 end
 redis.call('ZADD', segs, A.offset, A.seq .. ':' .. A.length)
 expire(meta, segs, A.ttlMs)
-local p = redis.call('HMGET', meta, 'prog', 'bytes', 'canonical', 'finSize', 'progAt')
+local p = redis.call('HMGET', meta, 'prog', 'bytes', 'canonical', 'finSize', 'progAt', 'progOff')
 if tonumber(A.offset) < tonumber(p[1] or '0') then redis.call('HINCRBY', meta, 'planEpoch', 1) end
 local wanted = ''
 local min_bytes = tonumber(A.progressiveMinBytes)
-if min_bytes > 0 and tonumber(p[2] or '0') >= min_bytes and p[3] and not p[4]
+if min_bytes > 0 and tonumber(p[2] or '0') >= min_bytes and p[3] and not p[4] and not p[6]
   and (state or 'receiving') == 'receiving'
   and tonumber(A.now) - tonumber(p[5] or '0') >= tonumber(A.progressiveEveryMs)
   and redis.call('EXISTS', K.lease) == 0 then
@@ -541,13 +541,15 @@ return {'assembling', ''}
 export const releaseProgressive = defineScript({
   name: 'mqftReleaseProgressive',
   keys: ['meta', 'lease'],
-  argv: ['leaseValue', 'uploadAborted'],
+  argv: ['leaseValue', 'uploadAborted', 'final'],
   body: `
 if redis.call('GET', K.lease) ~= A.leaseValue then return 0 end
 redis.call('DEL', K.lease)
 if redis.call('HGET', K.meta, 'state') == 'receiving' then
   redis.call('HSET', K.meta, 'prog', 0)
   if A.uploadAborted == '1' then redis.call('HDEL', K.meta, 'uploadId') end
+  -- never offered again (recordSegment): its fin's normal assembly does the work
+  if A.final == '1' then redis.call('HSET', K.meta, 'progOff', 1) end
 end
 return 1
 `,

@@ -252,11 +252,15 @@ export class TransferStore {
     });
   }
 
-  /** Gives a progressive lease up; the transfer stays receiving (scripts.releaseProgressive). */
-  releaseProgressive(lease: Lease, uploadAborted: boolean): Promise<boolean> {
+  /**
+   * Gives a progressive lease up; the transfer stays receiving (scripts.releaseProgressive).
+   * `final`: it is not offered progressive assembly again.
+   */
+  releaseProgressive(lease: Lease, uploadAborted: boolean, final = false): Promise<boolean> {
     return this.scripts.run(scripts.releaseProgressive, this.keys(lease.key), {
       leaseValue: lease.value,
       uploadAborted: uploadAborted ? 1 : 0,
+      final: final ? 1 : 0,
     });
   }
 

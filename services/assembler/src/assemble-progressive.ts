@@ -24,6 +24,13 @@ export const PROGRESSIVE_POLL_MS = 250;
  * and a storage write per segment, on the event loop that records them).
  */
 export const PROGRESSIVE_BATCH_MS = 50;
+/**
+ * Starts over one progressive assembly may make. Each rereads the prefix from zero, so a
+ * device that keeps replacing an early segment (a retransmitting or hostile one) would
+ * otherwise cost a whole prefix per segment it sends; past this, the transfer is not offered
+ * progressive assembly again, and its fin assembles it once.
+ */
+export const PROGRESSIVE_MAX_RESTARTS = 3;
 
 /** Wakes a waiting progressive holder: this process recorded a segment or fin of its transfer. */
 export class Wakeup {
@@ -108,6 +115,7 @@ export async function assembleProgressively(
   const started = performance.now();
   let attempt: Attempt | undefined;
   let lastGrowth = Date.now();
+  let restarts = 0;
   /** A segment read failed: lost for good unless the next claim finds the plan changed. */
   let lost: SegmentsLostError | undefined;
 
@@ -117,6 +125,7 @@ export async function assembleProgressively(
     await upload?.abort();
   };
   const restart = async (why: string): Promise<void> => {
+    restarts++;
     ctx.metrics.progressiveRestarts.inc();
     log.info({ why }, 'progressive assembly starts over');
     lost = undefined;
@@ -131,13 +140,18 @@ export async function assembleProgressively(
         return false;
       },
     );
-    if (end !== 'lease_lost') await ctx.store.releaseProgressive(lease, aborted);
+    if (end !== 'lease_lost')
+      await ctx.store.releaseProgressive(lease, aborted, end === 'restarts');
     return { end };
   };
 
   try {
     for (;;) {
       signal.throwIfAborted();
+      if (restarts > PROGRESSIVE_MAX_RESTARTS) {
+        log.warn({ restarts }, 'progressive assembly started over too often: given up');
+        return await giveUp('restarts');
+      }
       if (!attempt) {
         const record = await ctx.store.get(lease.key);
         if (record?.state !== 'receiving' || record.name === undefined)

@@ -39,11 +39,13 @@ export type FailureCause = (typeof FAILURE_CAUSES)[number];
  * written: the assembly's tail ran, counted in the assemblies counter), `idle` (the prefix did
  * not grow for MQFT_PROGRESSIVE_IDLE), `stopped` (the transfer was aborted, failed or taken by
  * a normal assembly), `lease_lost`, `handed_over` (shutdown), `error` (storage or NATS: its
- * fin's normal assembly does the work from zero).
+ * fin's normal assembly does the work from zero), `restarts` (started over
+ * PROGRESSIVE_MAX_RESTARTS times: not offered again; its fin's normal assembly does the work).
  */
 export const PROGRESSIVE_ENDS = [
   'finished',
   'idle',
+  'restarts',
   'stopped',
   'lease_lost',
   'handed_over',

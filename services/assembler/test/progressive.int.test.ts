@@ -7,6 +7,7 @@ import {
   waitFor,
   type S3ServerHandle,
 } from '@mqft/test-support';
+import { PROGRESSIVE_MAX_RESTARTS } from '../src/assemble-progressive.js';
 import { ProgressiveAssemblies } from '../src/progressive.js';
 import { sha256, TestAssembler, testBytes, WatchedStorage, type TestTransfer } from './context.js';
 
@@ -122,6 +123,46 @@ describe.each<['file' | 's3']>([['file'], ['s3']])('progressive assembly (%s)', 
     expect((await t.ctx.store.get(transfer.key))?.checksum).toBe(sha256(later));
     expect(await t.metric('mqft_assembler_progressive_restarts_total')).toBeGreaterThanOrEqual(1);
     expect(storage.open).toBe(0);
+  });
+
+  it('gives up after PROGRESSIVE_MAX_RESTARTS starts over, and is not offered again', async () => {
+    await start();
+    const transfer = t.transfer();
+    const content = testBytes(SIZE, 14);
+    const meta = t.ctx.store.keys(transfer.key).meta;
+    await sendSegments(transfer, content);
+    // A device that keeps resending its first segment: each copy replaces a written byte.
+    await prefixReaches(transfer, SIZE);
+    for (let i = 1; i <= PROGRESSIVE_MAX_RESTARTS + 1; i++) {
+      const before = storage.writes;
+      await t.record(await transfer.seg(0, content.subarray(0, SEGMENT)));
+      await waitFor(
+        async () => (await t.metric('mqft_assembler_progressive_restarts_total')) >= i,
+        { timeoutMs: TIMEOUT, what: `start over ${i}` },
+      );
+      if (i > PROGRESSIVE_MAX_RESTARTS) break;
+      // The attempt after this start over writes the whole prefix again.
+      await waitFor(() => storage.writes >= before + SIZE / SEGMENT, {
+        timeoutMs: TIMEOUT,
+        what: `prefix written again (${i})`,
+      });
+    }
+    await waitFor(
+      async () => (await t.metric('mqft_assembler_progressive_total', { end: 'restarts' })) === 1,
+      { timeoutMs: TIMEOUT, what: 'given up' },
+    );
+    expect(await t.redis.hget(meta, 'progOff')).toBe('1');
+    await waitFor(() => storage.open === 0, { timeoutMs: TIMEOUT, what: 'upload aborted' });
+
+    const offered: string[] = [];
+    const wired = t.ctx.progressive as NonNullable<typeof t.ctx.progressive>;
+    t.ctx.progressive = { ...wired, offer: (key) => void offered.push(key) };
+    await t.redis.hset(meta, 'progAt', 0); // past the offers' rate limit
+    await t.record(await transfer.seg(SEGMENT, content.subarray(SEGMENT, 2 * SEGMENT)));
+    expect(offered).toEqual([]);
+    // Its fin asks for the normal assembly.
+    await t.record(await transfer.fin(SIZE, sha256(content)));
+    expect(t.requested).toContain(transfer.key);
   });
 
   it('without a size, writes what is contiguous; a fin below it starts over, cut at the size', async () => {
