@@ -80,9 +80,10 @@ describe('retention over a running stack', () => {
     expect(keptDeleteS).toBeLessThanOrEqual(30 * 86_400);
     expect(await exists(expiring)).toBe(true);
 
-    await waitFor(async () => !(await exists(expiring)), {
+    // The file goes first, then its record.
+    await waitFor(async () => !(await exists(expiring)) && (await get('expiring')) === undefined, {
       timeoutMs: 20_000,
-      what: 'the expiring file deleted',
+      what: 'the expiring file deleted with its record',
     });
     expect(Date.now()).toBeGreaterThanOrEqual(expireAt * 1000);
     expect(await get('expiring')).toBeUndefined();

@@ -210,6 +210,8 @@ export class TransferRun {
         const chunk = queue.shift();
         if (chunk === undefined) return;
         await this.bucket?.take(chunk.length, this.signal);
+        // Paused while it waited for bandwidth: this segment is not sent yet either.
+        await gate.wait(this.signal);
         await this.sendSegment(chunk);
       }
     };
